@@ -1,0 +1,90 @@
+"""File helpers: atomic writes and content hashes.
+
+Every artifact is written to a temporary name beside its final path and moved into place with
+``os.replace``, so a crash never leaves a half-written file under a final name.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+
+def tmp_path_for(final: Path) -> Path:
+    """A unique temporary path in the same folder (same filesystem, so the rename is atomic).
+
+    The suffix is kept so tools that pick a format by extension (ffmpeg) still work.
+    """
+    final = Path(final)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=f".{final.stem}.", suffix=f".part{final.suffix}", dir=final.parent)
+    os.close(fd)
+    return Path(name)
+
+
+@contextlib.contextmanager
+def atomic_path(final: Path | str) -> Iterator[Path]:
+    """Yield a temporary path; on success it is renamed to ``final``, on error it is removed."""
+    final = Path(final)
+    tmp = tmp_path_for(final)
+    try:
+        yield tmp
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, final)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        raise
+
+
+def atomic_write_bytes(final: Path | str, data: bytes) -> Path:
+    final = Path(final)
+    with atomic_path(final) as tmp:
+        tmp.write_bytes(data)
+    return final
+
+
+def atomic_write_text(final: Path | str, text: str, encoding: str = "utf-8") -> Path:
+    return atomic_write_bytes(final, text.encode(encoding))
+
+
+def atomic_write_json(final: Path | str, obj: Any) -> Path:
+    return atomic_write_text(final, json.dumps(obj, indent=2, ensure_ascii=False, sort_keys=False) + "\n")
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def sha256_text(*parts: str) -> str:
+    h = hashlib.sha256()
+    for part in parts:
+        h.update(part.encode("utf-8"))
+        h.update(b"\x00")
+    return h.hexdigest()
+
+
+def sha256_file(path: Path | str, block: int = 1 << 20) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(block):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def remove_stale_parts(folder: Path) -> int:
+    """Delete temporary ``.part`` files left by a crashed run; returns how many."""
+    count = 0
+    if folder.is_dir():
+        for p in folder.glob(".*.part*"):
+            with contextlib.suppress(FileNotFoundError):
+                p.unlink()
+                count += 1
+    return count

@@ -1,0 +1,1 @@
+"""Media building blocks (FFmpeg, audio, subtitles) that need no Dagster."""
