@@ -1,0 +1,153 @@
+"""Move a book's workflow columns in ``audiobook_production`` as its assets materialize.
+
+A *step* is one of the seed's status column groups (``parse_novel``, ``audio_generation`` ...).
+``mark(engine, book_id, step, "processing")`` sets ``<step>_status`` and a ``<step>_started_at``
+where the seed has one; ``completed`` sets ``<step>_completed_at``; ``failed`` stores the reason in
+the row's JSON ``metadata`` under ``errors.<step>`` (the seed has no error column) and fails the
+row's overall ``status``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from e3.catalog.models import STEP_STATUSES, AudiobookProduction, Narrator, Title
+
+STEPS = (
+    "parse_novel",
+    "metadata",
+    "audio_generation",
+    "audio_files_moved",
+    "audio_combination_planned",
+    "audio_combination",
+    "image_prompts",
+    "image_jobs_generation",
+    "image_generation",
+    "subtitle_generation",
+    "video_generation",
+)
+
+DEFAULT_NARRATOR_ID = "narrator_piper_joe"
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def production_row(session: Session, book_id: str, *, create: bool = True) -> AudiobookProduction | None:
+    """The book's newest production row; created (with the title's narrator) when missing."""
+    row = session.scalar(
+        sa.select(AudiobookProduction)
+        .where(AudiobookProduction.book_id == book_id)
+        .order_by(AudiobookProduction.id.desc())
+        .limit(1)
+    )
+    if row is None and create:
+        title = session.scalar(sa.select(Title).where(Title.book_id == book_id))
+        if title is None:
+            raise LookupError(f"book {book_id!r} is not in the catalog (run `e3 add` first)")
+        narrator_id = title.audiobook_narrator_id
+        if narrator_id is None and session.get(Narrator, DEFAULT_NARRATOR_ID) is not None:
+            narrator_id = DEFAULT_NARRATOR_ID
+        row = AudiobookProduction(book_id=book_id, narrator_id=narrator_id)
+        session.add(row)
+        session.flush()
+    return row
+
+
+def read_metadata(row: AudiobookProduction) -> dict[str, Any]:
+    try:
+        return json.loads(row.metadata_json) if row.metadata_json else {}
+    except ValueError:
+        return {}
+
+
+def write_metadata(row: AudiobookProduction, data: dict[str, Any]) -> None:
+    row.metadata_json = json.dumps(data, sort_keys=True, default=str)
+
+
+def mark(engine: sa.Engine, book_id: str, step: str, status: str, *, error: str | None = None,
+         **values: Any) -> None:
+    """Set ``step``'s status (and timestamps) plus any other columns given as keywords."""
+    if step not in STEPS:
+        raise ValueError(f"unknown step {step!r}")
+    if status not in STEP_STATUSES:
+        raise ValueError(f"unknown status {status!r}")
+    now = utcnow()
+    with Session(engine) as session, session.begin():
+        row = production_row(session, book_id)
+        setattr(row, f"{step}_status", status)
+        if status == "processing" and hasattr(row, f"{step}_started_at"):
+            setattr(row, f"{step}_started_at", now)
+        if status == "completed" and hasattr(row, f"{step}_completed_at"):
+            setattr(row, f"{step}_completed_at", now)
+        meta = read_metadata(row)
+        errors = meta.setdefault("errors", {})
+        if status == "failed":
+            errors[step] = error or "failed"
+            meta["last_error"] = {"step": step, "message": error or "failed", "at": now.isoformat()}
+            row.status = "failed"
+        else:
+            errors.pop(step, None)
+            if not errors:
+                meta.pop("last_error", None)
+            if status == "processing" or row.status == "failed" and not errors:
+                row.status = "processing"
+        write_metadata(row, meta)
+        for column, value in values.items():
+            if not hasattr(AudiobookProduction, column):
+                raise ValueError(f"audiobook_production has no column {column!r}")
+            setattr(row, column, value)
+        row.updated_at = now
+
+
+def set_values(engine: sa.Engine, book_id: str, **values: Any) -> None:
+    """Set plain columns (counts) on the book's production row."""
+    with Session(engine) as session, session.begin():
+        row = production_row(session, book_id)
+        for column, value in values.items():
+            setattr(row, column, value)
+        row.updated_at = utcnow()
+
+
+def merge_metadata(engine: sa.Engine, book_id: str, **entries: Any) -> None:
+    """Merge keys into the production row's JSON metadata."""
+    with Session(engine) as session, session.begin():
+        row = production_row(session, book_id)
+        meta = read_metadata(row)
+        meta.update(entries)
+        write_metadata(row, meta)
+
+
+def book_status(engine: sa.Engine, book_id: str) -> dict[str, Any] | None:
+    """Title and production columns of one book as a plain dict (``e3 status``)."""
+    with Session(engine) as session:
+        title = session.scalar(sa.select(Title).where(Title.book_id == book_id))
+        if title is None:
+            return None
+        row = production_row(session, book_id, create=False)
+        out: dict[str, Any] = {
+            "book_id": title.book_id,
+            "title": title.title,
+            "author": title.author,
+            "language": title.language,
+            "audiobook_complete": bool(title.audiobook_complete),
+            "narrator_id": row.narrator_id if row else title.audiobook_narrator_id,
+        }
+        if row is not None:
+            out["status"] = row.status
+            for step in STEPS:
+                out[f"{step}_status"] = getattr(row, f"{step}_status")
+            for col in ("total_chapters", "total_words", "total_chunks", "audio_jobs_completed",
+                        "total_audio_files", "audio_duration_seconds", "audio_file_size_bytes",
+                        "total_image_jobs", "image_jobs_completed", "total_videos_created"):
+                out[col] = getattr(row, col)
+            meta = read_metadata(row)
+            if meta.get("last_error"):
+                out["last_error"] = meta["last_error"]
+        return out

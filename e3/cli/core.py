@@ -1,0 +1,300 @@
+"""Core commands: init, add, produce, status, demo."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from pathlib import Path
+
+import click
+
+from e3.errors import E3Error
+
+
+def _settings():
+    from e3.config import load_settings
+
+    return load_settings()
+
+
+def _engine(settings=None, *, migrate: bool = False):
+    """The catalog engine; with ``migrate`` the schema is created or upgraded first."""
+    from e3.catalog.db import cached_engine, check_connection
+    from e3.catalog.service import init_catalog
+
+    settings = settings or _settings()
+    if migrate:
+        return init_catalog(settings.database_url)
+    engine = cached_engine(settings.database_url)
+    check_connection(engine)
+    return engine
+
+
+def _foundry(settings=None):
+    from e3.foundry import Foundry
+
+    settings = settings or _settings()
+    foundry = Foundry(settings.foundry)
+    foundry.ensure()
+    return foundry
+
+
+def dagster_instance():
+    """The Dagster instance (DAGSTER_HOME prepared by e3 when unset)."""
+    import dagster as dg
+
+    from e3.dagster_home import ensure_dagster_home
+
+    ensure_dagster_home(_settings())
+    return dg.DagsterInstance.get()
+
+
+def add_partition(partitions_name: str, key: str) -> None:
+    with dagster_instance() as instance:
+        if not instance.has_dynamic_partition(partitions_name, key):
+            instance.add_dynamic_partitions(partitions_name, [key])
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+@click.command("init")
+def init_command() -> None:
+    """Create or migrate the catalog and seed the default narrator (the bundled Piper voice)."""
+    from e3.catalog.db import redact
+
+    settings = _settings()
+    _engine(settings, migrate=True)
+    _foundry(settings)
+    from e3.dagster_home import ensure_dagster_home
+
+    home = ensure_dagster_home(settings)
+    click.echo(f"catalog  {redact(settings.database_url)} (E3_ENV={settings.env})")
+    click.echo(f"foundry  {settings.foundry}")
+    click.echo(f"dagster  {home}")
+
+
+@click.command("add")
+@click.argument("source")
+@click.option("--book-id", help="Book id to use ([a-z0-9-]); default: pg<N> for Gutenberg, else from the file name.")
+def add_command(source: str, book_id: str | None) -> None:
+    """Register a book from a PATH, a URL or a Project Gutenberg id (98 or pg98).
+
+    The book is parsed once to check that it is readable; nothing is written when it is not.
+    Prints the book id.
+    """
+    from e3.intake import add_book
+
+    settings = _settings()
+    engine = _engine(settings, migrate=True)
+    added = add_book(engine, _foundry(settings), source, book_id)
+    add_partition("books", added.book_id)
+    click.echo(added.book_id)
+    click.echo(
+        f"added {added.title!r}" + (f" by {added.author}" if added.author else "")
+        + f" ({added.source_format}, {added.chapters} chapters)", err=True,
+    )
+
+
+def _selection_for(select: str | None) -> str:
+    from e3_assets.definitions import audiobook_job_asset_keys
+
+    if select:
+        return select
+    return ",".join(audiobook_job_asset_keys())
+
+
+class _ProgressWatcher(threading.Thread):
+    """Shows a book's progress from the catalog while a run executes (any process may write it)."""
+
+    def __init__(self, engine, book_id: str, steps: list[str]):
+        super().__init__(daemon=True)
+        self.engine, self.book_id, self.steps = engine, book_id, steps
+        self.stop_event = threading.Event()
+
+    def run(self) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        from e3.catalog.status import book_status
+
+        with Progress(TextColumn("{task.description:<28}"), BarColumn(), MofNCompleteColumn(),
+                      TimeElapsedColumn(), transient=False) as progress:
+            steps_task = progress.add_task(f"{self.book_id}: steps", total=len(self.steps))
+            chunks_task = progress.add_task("narration chunks", total=None, visible=False)
+            while True:
+                stopping = self.stop_event.is_set()
+                try:
+                    status = book_status(self.engine, self.book_id) or {}
+                except Exception:  # noqa: BLE001 - a busy SQLite file must not kill the bar
+                    status = {}
+                done = sum(1 for s in self.steps if status.get(f"{s}_status") == "completed")
+                running = [s for s in self.steps if status.get(f"{s}_status") == "processing"]
+                progress.update(steps_task, completed=done,
+                                description=f"{self.book_id}: {running[0] if running else 'steps'}"[:28])
+                total_chunks = status.get("total_chunks")
+                if total_chunks:
+                    progress.update(chunks_task, visible=True, total=total_chunks,
+                                    completed=min(status.get("audio_jobs_completed") or 0, total_chunks))
+                if stopping:
+                    break
+                self.stop_event.wait(0.5)
+
+
+STEP_OF_ASSET = {
+    "book_source": None,
+    "parsed_chapters": "parse_novel",
+    "narration_chunks": None,
+    "audio_chunks": "audio_generation",
+    "audiobook_m4b": "audio_combination",
+    "subtitles": "subtitle_generation",
+    "image_prompts": "image_prompts",
+    "illustrations": "image_generation",
+    "book_video": "video_generation",
+}
+
+
+def materialize_partition(select: str, partition: str, *, log_level: str = "WARNING") -> None:
+    """Materialize assets for one partition exactly as `dagster asset materialize` does."""
+    import click as _click
+    from dagster._cli.asset import execute_materialize_command
+    from dagster_shared.cli import PythonPointerOpts
+
+    run_config = json.dumps({"loggers": {"console": {"config": {"log_level": log_level.upper()}}}})
+    with dagster_instance() as instance:
+        try:
+            execute_materialize_command(
+                instance=instance, select=select, partition=partition, partition_range=None,
+                config=(), config_json=run_config,
+                python_pointer_opts=PythonPointerOpts(module_name="e3_assets.definitions"),
+            )
+        except _click.ClickException as exc:
+            raise E3Error(f"the run for {partition} failed: {exc.message}") from None
+
+
+@click.command("produce")
+@click.argument("book_id")
+@click.option("--select", help="Comma-separated assets to materialize (default: every book asset).")
+@click.option("--log-level", default="WARNING", show_default=True,
+              type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
+              help="Dagster log level printed while running.")
+def produce_command(book_id: str, select: str | None, log_level: str) -> None:
+    """Materialize BOOK_ID's assets through Dagster, with progress.
+
+    Same as `dagster asset materialize -m e3_assets.definitions --partition BOOK_ID --select ...`.
+    A rerun resumes: finished chunks and files are not made again.
+    """
+    from e3.catalog.service import book_exists
+    from e3.catalog.status import book_status
+
+    settings = _settings()
+    engine = _engine(settings, migrate=True)
+    if not book_exists(engine, book_id):
+        raise E3Error(f"book {book_id!r} is not in the catalog; add it with `e3 add`")
+    add_partition("books", book_id)
+    selection = _selection_for(select)
+    steps = [STEP_OF_ASSET[a] for a in selection.split(",") if STEP_OF_ASSET.get(a)]
+    watcher = _ProgressWatcher(engine, book_id, steps)
+    watcher.start()
+    failure = None
+    try:
+        materialize_partition(selection, book_id, log_level=log_level)
+    except E3Error as exc:
+        failure = exc
+    finally:
+        watcher.stop_event.set()
+        watcher.join(timeout=5)
+    status = book_status(engine, book_id) or {}
+    if failure is not None:
+        reason = (status.get("last_error") or {}).get("message")
+        raise E3Error(f"{book_id}: {reason}" if reason else str(failure))
+    _print_outputs(settings, book_id)
+
+
+def _print_outputs(settings, book_id: str) -> None:
+    from e3.foundry import Foundry
+
+    paths = Foundry(settings.foundry).book(book_id)
+    candidates = [
+        ("parsed chapters", paths.parse_metadata),
+        ("chunk plan", paths.chunk_plan),
+        ("audiobook", paths.m4b(book_id)),
+        ("subtitles (SRT)", paths.subtitles / f"{book_id}.srt"),
+        ("subtitles (VTT)", paths.subtitles / f"{book_id}.vtt"),
+        ("image prompts", paths.images / "prompts.json"),
+        ("images", paths.images),
+        ("videos", paths.videos),
+    ]
+    for label, path in candidates:
+        if path.is_file() or (path.is_dir() and any(p for p in path.iterdir() if not p.name.startswith("."))):
+            click.echo(f"{label:<16} {path}")
+
+
+@click.command("status")
+@click.argument("book_id", required=False)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def status_command(book_id: str | None, as_json: bool) -> None:
+    """Show the catalog's view of one book, or of every book."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from e3.catalog.service import all_book_ids
+    from e3.catalog.status import book_status
+
+    engine = _engine(migrate=True)
+    if book_id:
+        status = book_status(engine, book_id)
+        if status is None:
+            raise E3Error(f"book {book_id!r} is not in the catalog")
+        rows = [status]
+    else:
+        rows = [book_status(engine, b) for b in all_book_ids(engine)]
+    if as_json:
+        click.echo(json.dumps(rows[0] if book_id else rows, indent=2, default=str))
+        return
+    console = Console()
+    if book_id:
+        table = Table(title=f"{book_id}: {rows[0].get('title') or ''}", show_header=False)
+        for key, value in rows[0].items():
+            table.add_row(key, json.dumps(value, default=str) if isinstance(value, dict) else str(value))
+        console.print(table)
+        return
+    table = Table(title="E3 catalog")
+    for column in ("book_id", "title", "status", "parse", "audio", "m4b", "subtitles", "images", "video"):
+        table.add_column(column)
+    for r in rows:
+        table.add_row(r["book_id"], (r.get("title") or "")[:40], r.get("status", "-"),
+                      r.get("parse_novel_status", "-"), r.get("audio_generation_status", "-"),
+                      r.get("audio_combination_status", "-"), r.get("subtitle_generation_status", "-"),
+                      r.get("image_generation_status", "-"), r.get("video_generation_status", "-"))
+    console.print(table)
+
+
+@click.command("demo")
+@click.option("--book-id", default="e3-demo", show_default=True, help="Book id of the sample book.")
+@click.option("--select", help="Comma-separated assets (default: everything E3 can make for a book).")
+def demo_command(book_id: str, select: str | None) -> None:
+    """Make a short sample book (written by E3 itself), add it and produce everything for it.
+
+    Runs on the embedded defaults: SQLite catalog, Piper voice, built-in painter; no servers, no keys.
+    Running it again resumes and reuses finished work.
+    """
+    from e3.catalog.service import book_exists
+    from e3.demo_book import write_demo_book
+    from e3.intake import add_book
+
+    settings = _settings()
+    engine = _engine(settings, migrate=True)
+    foundry = _foundry(settings)
+    source = write_demo_book(foundry.cache / "demo")
+    if not book_exists(engine, book_id):
+        add_book(engine, foundry, str(source), book_id)
+        click.echo(f"added the demo book as {book_id}")
+    ctx = click.get_current_context()
+    ctx.invoke(produce_command, book_id=book_id, select=select, log_level="WARNING")
+    click.echo(f"catalog: `e3 status {book_id}`; foundry folder: {Path(settings.foundry) / book_id}")
+
+
+def register(group: click.Group) -> None:
+    for command in (init_command, add_command, produce_command, status_command, demo_command):
+        group.add_command(command)

@@ -1,0 +1,203 @@
+"""Books in: the source file, parsed chapters and the narration chunk plan (partitioned by book)."""
+
+
+import json
+import shutil
+from pathlib import Path
+
+import dagster as dg
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from e3.catalog.models import Title
+from e3.fsutil import sha256_file, sha256_text
+from e3_assets.common import TRANSIENT_RETRY, catalog_step, md_table
+from e3_assets.partitions import books_partitions
+from e3_resources.catalog import CatalogResource
+from e3_resources.foundry import FoundryResource
+from e3_resources.tts import TTSResource
+
+
+def _title_row(catalog: CatalogResource, book_id: str) -> Title:
+    with catalog.session() as s:
+        row = s.scalar(sa.select(Title).where(Title.book_id == book_id))
+    if row is None:
+        raise dg.Failure(f"book {book_id!r} is not in the catalog; add it with `e3 add`", allow_retries=False)
+    return row
+
+
+@dg.asset(
+    partitions_def=books_partitions,
+    group_name="books",
+    kinds={"python", "file"},
+    retry_policy=TRANSIENT_RETRY,
+    description="The book's source, fetched or copied to foundry/<book_id>/input.<ext>.",
+)
+def book_source(context: dg.AssetExecutionContext, catalog: CatalogResource,
+                foundry: FoundryResource) -> dg.MaterializeResult:
+    from e3.intake import resolve_to_local_file
+
+    book_id = context.partition_key
+    title = _title_row(catalog, book_id)
+    paths = foundry.book(book_id)
+    with catalog_step(catalog, book_id, "parse_novel"):
+        source = resolve_to_local_file(title.source_url or "", foundry.foundry().cache)
+        digest = sha256_file(source)
+        current = paths.input_file()
+        if current is not None and current.suffix.lower() == source.suffix.lower() and sha256_file(current) == digest:
+            context.log.info(f"{book_id}: input unchanged ({current.name}), nothing to copy")
+            stored = current
+        else:
+            stored = foundry.foundry().store_input(book_id, source)
+        paths.make_tree()
+    return dg.MaterializeResult(
+        metadata={
+            "path": dg.MetadataValue.path(str(stored)),
+            "sha256": digest,
+            "size_bytes": stored.stat().st_size,
+            "source": title.source_url or "",
+        },
+        data_version=dg.DataVersion(digest[:16]),
+    )
+
+
+@dg.asset(
+    partitions_def=books_partitions,
+    deps=[book_source],
+    group_name="books",
+    kinds={"python", "json"},
+    retry_policy=TRANSIENT_RETRY,
+    description="Chapters a listener would recognise, with the book's metadata (audiobook/metadata.json).",
+)
+def parsed_chapters(context: dg.AssetExecutionContext, catalog: CatalogResource,
+                    foundry: FoundryResource) -> dg.MaterializeResult:
+    from e3.books.parse import parse_book
+
+    book_id = context.partition_key
+    paths = foundry.book(book_id)
+    with catalog_step(catalog, book_id, "parse_novel"):
+        source = paths.input_file()
+        if source is None:
+            raise dg.Failure(f"{book_id}: no input file in {paths.root}; materialize book_source first",
+                             allow_retries=False)
+        try:
+            catalog.mark(book_id, "metadata", "processing")
+            book = parse_book(source)
+        except Exception:
+            # No partial or stale metadata survives a failed parse.
+            for stale in (paths.parse_metadata, paths.chunk_plan):
+                stale.unlink(missing_ok=True)
+            shutil.rmtree(paths.chapters, ignore_errors=True)
+            catalog.mark(book_id, "metadata", "failed", error="the book could not be parsed")
+            raise
+        meta = book.to_metadata()
+        meta["book_id"] = book_id
+        meta["source_sha256"] = sha256_file(source)
+        if book.cover:
+            cover_path = paths.images / f"cover.{book.cover_ext or 'jpg'}"
+            foundry.foundry().write_bytes(cover_path, book.cover)
+            meta["cover_path"] = str(cover_path.relative_to(paths.root))
+        # Chapter texts first, metadata last: metadata.json present means the parse is complete.
+        shutil.rmtree(paths.chapters, ignore_errors=True)
+        paths.chapters.mkdir(parents=True, exist_ok=True)
+        for index, chapter in enumerate(book.chapters):
+            name = f"{index + 1:03d}.json"
+            foundry.foundry().write_json(paths.chapters / name, {
+                "index": index, "title": chapter.title, "kind": chapter.kind, "paragraphs": chapter.paragraphs,
+            })
+            meta["chapters"][index]["file"] = f"chapters/{name}"
+        foundry.foundry().write_json(paths.parse_metadata, meta)
+        foundry.foundry().write_json(paths.metadata, {
+            "book_id": book_id, "title": book.title, "author": book.author, "language": book.language,
+            "year": book.year, "subjects": book.subjects, "description": book.description,
+            "source_format": book.source_format,
+        })
+        with catalog.session() as s, s.begin():
+            row = s.scalar(sa.select(Title).where(Title.book_id == book_id))
+            row.title = book.title[:500] if book.title else row.title
+            row.author = (book.author or "")[:500] or row.author
+            row.language = book.language or row.language
+            row.publication_year = book.year
+            row.genre = (book.subjects[0][:255] if book.subjects else row.genre)
+        catalog.mark(book_id, "metadata", "completed")
+        catalog.mark(book_id, "parse_novel", "completed", total_chapters=book.chapter_count,
+                     total_words=book.total_words)
+    context.log.info(f"{book_id}: {book.chapter_count} chapters, {book.total_words} words")
+    return dg.MaterializeResult(
+        metadata={
+            "path": dg.MetadataValue.path(str(paths.parse_metadata)),
+            "title": book.title,
+            "author": book.author or "",
+            "language": book.language,
+            "chapters": book.chapter_count,
+            "sections": len(book.chapters) - book.chapter_count,
+            "words": book.total_words,
+            "toc": dg.MetadataValue.md(md_table([(c.title, str(c.words)) for c in book.chapters[:60]])),
+        },
+        data_version=dg.DataVersion(sha256_text(json.dumps(meta, sort_keys=True))[:16]),
+    )
+
+
+def load_chapters(paths) -> tuple[dict, list]:
+    """The parsed metadata and its chapters (as e3.books.model.Chapter) from the foundry."""
+    from e3.books.model import Chapter
+
+    if not paths.parse_metadata.is_file():
+        raise dg.Failure(f"no parsed chapters at {paths.parse_metadata}; materialize parsed_chapters first",
+                         allow_retries=False)
+    meta = json.loads(paths.parse_metadata.read_text(encoding="utf-8"))
+    chapters = []
+    for entry in meta["chapters"]:
+        data = json.loads((paths.audiobook / entry["file"]).read_text(encoding="utf-8"))
+        chapters.append(Chapter(title=data["title"], paragraphs=data["paragraphs"], kind=data["kind"]))
+    return meta, chapters
+
+
+@dg.asset(
+    partitions_def=books_partitions,
+    deps=[parsed_chapters],
+    group_name="books",
+    kinds={"python", "json"},
+    description="Text for the ear, split into sentence-packed chunks under the narrator's TTS limit.",
+)
+def narration_chunks(context: dg.AssetExecutionContext, catalog: CatalogResource,
+                     foundry: FoundryResource, tts: TTSResource) -> dg.MaterializeResult:
+    from e3.books.chunking import plan_chunks
+    from e3.books.model import Chapter
+    from e3.books.speech import for_the_ear, heading_for_the_ear
+
+    book_id = context.partition_key
+    paths = foundry.book(book_id)
+    with catalog_step(catalog, book_id, "audio_generation"):
+        meta, chapters = load_chapters(paths)
+        language = meta.get("language") or "en"
+        voice = tts.voice_for_book(catalog, book_id)
+        spoken = [
+            Chapter(title=heading_for_the_ear(c.title, language),
+                    paragraphs=[p for p in (for_the_ear(p, language) for p in c.paragraphs) if p.strip()],
+                    kind=c.kind)
+            for c in chapters
+        ]
+        chunks = plan_chunks(spoken, max_chars=voice.chunk_limit, language=language)
+        plan = {
+            "book_id": book_id,
+            "language": language,
+            "chunk_limit": voice.chunk_limit,
+            "chapters": [{"index": i, "title": c.title, "kind": c.kind} for i, c in enumerate(chapters)],
+            "chunks": [c.to_dict() for c in chunks],
+        }
+        foundry.foundry().write_json(paths.chunk_plan, plan)
+        # Back to pending: chunks are planned, audio is not made yet.
+        catalog.mark(book_id, "audio_generation", "pending", total_chunks=len(chunks))
+    longest = max((len(c.text) for c in chunks), default=0)
+    context.log.info(f"{book_id}: {len(chunks)} chunks (limit {voice.chunk_limit} chars, longest {longest})")
+    return dg.MaterializeResult(
+        metadata={
+            "path": dg.MetadataValue.path(str(paths.chunk_plan)),
+            "chunks": len(chunks),
+            "chunk_limit": voice.chunk_limit,
+            "longest_chunk_chars": longest,
+            "language": language,
+        },
+        data_version=dg.DataVersion(sha256_text(*(c.text_hash for c in chunks))[:16]),
+    )

@@ -1,0 +1,41 @@
+"""Helpers shared by the asset bodies: catalog steps and failures users can read."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+import dagster as dg
+
+from e3.errors import E3Error
+from e3_resources.catalog import CatalogResource
+
+# Transient faults (a busy database, a flaky server) get a couple of retries; E3Errors (bad input)
+# are raised as Failure(allow_retries=False) and never retried.
+TRANSIENT_RETRY = dg.RetryPolicy(max_retries=2, delay=2, backoff=dg.Backoff.EXPONENTIAL)
+
+
+@contextlib.contextmanager
+def catalog_step(catalog: CatalogResource, book_id: str, step: str) -> Iterator[None]:
+    """Mark ``step`` processing; on error mark it failed with the reason and re-raise.
+
+    The caller marks ``completed`` itself, together with the counts it produced.
+    """
+    catalog.mark(book_id, step, "processing")
+    try:
+        yield
+    except E3Error as exc:
+        catalog.mark(book_id, step, "failed", error=str(exc))
+        raise dg.Failure(description=f"{book_id}: {exc}", allow_retries=False) from exc
+    except dg.Failure as exc:
+        catalog.mark(book_id, step, "failed", error=exc.description or "failed")
+        raise
+    except Exception as exc:
+        catalog.mark(book_id, step, "failed", error=f"{exc.__class__.__name__}: {exc}")
+        raise
+
+
+def md_table(rows: list[tuple[str, str]], headers: tuple[str, str] = ("chapter", "words")) -> str:
+    lines = [f"| {headers[0]} | {headers[1]} |", "|---|---|"]
+    lines += [f"| {a.replace('|', '/')} | {b} |" for a, b in rows]
+    return "\n".join(lines)

