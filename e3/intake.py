@@ -19,6 +19,9 @@ GUTENBERG_ID = re.compile(r"^(?:pg)?(\d{1,7})$", re.I)
 DEFAULT_GUTENBERG_URL = "https://www.gutenberg.org"
 
 
+BOOK_SUFFIXES = {".epub", ".pdf", ".txt", ".text", ".htm", ".html", ".xhtml"}
+
+
 class SourceNotFound(E3Error):
     pass
 
@@ -100,6 +103,12 @@ def add_book(engine: sa.Engine, foundry: Foundry, spec: str, book_id: str | None
 
         raise DuplicateBook(f"book id {book_id!r} is already in the catalog (use --book-id to pick another)")
     fmt = detect_format(local)
+    if local.suffix and local.suffix.lower() not in BOOK_SUFFIXES and classify(spec).kind == "path":
+        from e3.books.errors import UnknownFormatError
+
+        raise UnknownFormatError(
+            f"{local.name}: unknown book format {local.suffix!r}; E3 reads EPUB, PDF, HTML and plain text (.txt)"
+        )
     title, author, language, chapters = local.stem, None, None, 0
     if validate:
         from e3.books.parse import parse_book

@@ -357,13 +357,13 @@ class MergeJob(Base):
     end_time: Mapped[dt.datetime | None] = mapped_column(sa.DateTime)
     log: Mapped[str | None] = mapped_column(sa.Text)
     created_at: Mapped[dt.datetime] = mapped_column(
-        sa.DateTime, nullable=False, default=lambda: dt.datetime.now(dt.UTC).replace(tzinfo=None),
+        sa.DateTime, nullable=False, default=lambda: dt.datetime.now(dt.timezone.utc).replace(tzinfo=None),
         server_default=CURRENT_TIMESTAMP,
     )
     updated_at: Mapped[dt.datetime] = mapped_column(
-        sa.DateTime, nullable=False, default=lambda: dt.datetime.now(dt.UTC).replace(tzinfo=None),
+        sa.DateTime, nullable=False, default=lambda: dt.datetime.now(dt.timezone.utc).replace(tzinfo=None),
         server_default=CURRENT_TIMESTAMP,
-        onupdate=lambda: dt.datetime.now(dt.UTC).replace(tzinfo=None),
+        onupdate=lambda: dt.datetime.now(dt.timezone.utc).replace(tzinfo=None),
     )
 
     __table_args__ = (sa.CheckConstraint(_in("status", MERGE_JOB_STATUSES), name="status"),)

@@ -36,7 +36,7 @@ DEFAULT_NARRATOR_ID = "narrator_piper_joe"
 
 
 def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
+    return dt.datetime.now(dt.timezone.utc)
 
 
 def production_row(session: Session, book_id: str, *, create: bool = True) -> AudiobookProduction | None:

@@ -160,7 +160,11 @@ def materialize_partition(select: str, partition: str, *, log_level: str = "WARN
     from dagster._cli.asset import execute_materialize_command
     from dagster_shared.cli import PythonPointerOpts
 
+    import logging
+
     run_config = json.dumps({"loggers": {"console": {"config": {"log_level": log_level.upper()}}}})
+    # The orchestrating process logs step starts through the "dagster" logger; keep it as quiet.
+    logging.getLogger("dagster").setLevel(log_level.upper())
     with dagster_instance() as instance:
         try:
             execute_materialize_command(

@@ -108,6 +108,14 @@ def test_job_with_assets_corrected_query(pg_url):
     row = video_job_with_assets(engine, ids["job_id"])
     assert [t["order_index"] for t in row["audio_tracks"]] == [1, 2]
     assert [i["order_index"] for i in row["images"]] == [1, 2]
+    # The corrected SQL documented in sql/README.md returns the same lists.
+    from e3.catalog.db import SQL_DIR
+
+    corrected = sql_examples((SQL_DIR / "README.md").read_text(encoding="utf-8"))[0]
+    with engine.connect() as conn:
+        result = conn.exec_driver_sql(corrected.replace("'<job_id>'", f"'{ids['job_id']}'")).mappings().one()
+    assert [t["order_index"] for t in result["audio_tracks"]] == [1, 2]
+    assert [i["order_index"] for i in result["images"]] == [1, 2]
     engine.dispose()
 
 
