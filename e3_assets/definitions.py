@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import dagster as dg
 
-from e3_assets import books
+from e3_assets import books, narration
 from e3_assets.books.sensors import build_inbox_sensor
 from e3_resources.catalog import CatalogResource
 from e3_resources.foundry import FoundryResource
 from e3_resources.tts import TTSResource
 
-book_assets = [*books.assets]
+book_assets = [*books.assets, *narration.assets]
+asset_checks = [*narration.checks]
 
 audiobook_job = dg.define_asset_job(
     "audiobook_job",
@@ -31,6 +32,7 @@ def audiobook_job_asset_keys() -> list[str]:
 
 defs = dg.Definitions(
     assets=book_assets,
+    asset_checks=asset_checks,
     jobs=[audiobook_job],
     sensors=[build_inbox_sensor(audiobook_job)],
     resources={

@@ -12,8 +12,11 @@ The API key is read from ``OPENAI_API_KEY`` by the backend itself and never pass
 
 from __future__ import annotations
 
+import inspect
+import json
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -61,11 +64,9 @@ class TTSResource(dg.ConfigurableResource):
             return self.voice_for_narrator(narrator)
 
     def voice_for_narrator(self, narrator: Narrator) -> VoiceChoice:
-        from e3.narration.tts import backend_limits
-
         model = narrator.voice_model
         if model == "piper":
-            spec = {"voice_model": "piper", "model_path": narrator.voice_sample_path or None}
+            spec = {"voice_model": "piper", "voice_sample_path": narrator.voice_sample_path or None}
         elif model == "openai_tts":
             spec = {
                 "voice_model": "openai_tts",
@@ -83,3 +84,24 @@ class TTSResource(dg.ConfigurableResource):
     def worker_count(self) -> int | None:
         value = self.workers or os.environ.get("E3_TTS_WORKERS")
         return int(value) if value else None
+
+
+def _default(cls, name: str):
+    return inspect.signature(cls.__init__).parameters[name].default
+
+
+def backend_limits(spec: dict[str, Any]) -> tuple[int, int]:
+    """(chunk limit in characters, output sample rate) of a backend spec, without loading a voice."""
+    from e3.narration.tts import OpenAIBackend, PiperBackend, default_piper_model
+
+    if spec["voice_model"] == "piper":
+        model = spec.get("voice_sample_path") or default_piper_model()
+        if not Path(model).is_file():
+            raise UnknownNarrator(f"Piper voice file {model} not found")
+        config = Path(f"{model}.json")
+        if not config.is_file():
+            raise UnknownNarrator(f"Piper voice {model} has no config file {config.name} beside it")
+        rate = int(json.loads(config.read_text(encoding="utf-8"))["audio"]["sample_rate"])
+        return int(spec.get("chunk_limit") or _default(PiperBackend, "chunk_limit")), rate
+    return (int(spec.get("chunk_limit") or _default(OpenAIBackend, "chunk_limit")),
+            int(spec.get("sample_rate") or _default(OpenAIBackend, "sample_rate")))

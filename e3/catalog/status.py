@@ -151,3 +151,37 @@ def book_status(engine: sa.Engine, book_id: str) -> dict[str, Any] | None:
             if meta.get("last_error"):
                 out["last_error"] = meta["last_error"]
         return out
+
+
+# --- progress that other seed tables mirror ------------------------------------------------------
+
+UPLOAD_SOURCE_PREFIX = "upload:"
+
+
+def _upload_conversion_job(session: Session, book_id: str):
+    """The queued/running conversion job of the upload a book came from, if it came from one."""
+    import uuid
+
+    from e3.catalog.models import ConversionJob
+
+    source = session.scalar(sa.select(Title.source_url).where(Title.book_id == book_id))
+    if not source or not source.startswith(UPLOAD_SOURCE_PREFIX):
+        return None
+    audiobook_id = uuid.UUID(source[len(UPLOAD_SOURCE_PREFIX):].split("|", 1)[0])
+    return session.scalar(
+        sa.select(ConversionJob).where(ConversionJob.audiobook_id == audiobook_id)
+        .order_by(ConversionJob.created_at.desc()).limit(1)
+    )
+
+
+def report_chunk_progress(engine: sa.Engine, book_id: str, done: int, total: int) -> None:
+    """Move audio_jobs_completed, and an upload's conversion_jobs.progress (chunks are 0-90%)."""
+    with Session(engine) as session, session.begin():
+        row = production_row(session, book_id)
+        row.audio_jobs_completed = done
+        row.updated_at = utcnow()
+        job = _upload_conversion_job(session, book_id)
+        if job is not None and total:
+            job.progress = max(job.progress or 0, min(90, int(90 * done / total)))
+            if job.status == "queued":
+                job.status, job.started_at = "running", utcnow()
