@@ -1,0 +1,1 @@
+"""Books in: sources, parsing, text for the ear and chunking."""

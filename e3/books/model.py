@@ -1,0 +1,83 @@
+"""The book model shared by every parser.
+
+Choice about extra sections: front/back matter a reader would still want read aloud (Preface,
+Introduction, Etymology, Extracts, Epilogue, Notes, Bibliography...) is kept as a ``Chapter`` with
+``kind="section"``. It is narrated like any chapter but is NOT counted in ``Book.chapter_count``, so
+the count matches the book's own numbering. Cover, title page, contents, copyright and licence text
+are dropped entirely by the parsers.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+_WORD = re.compile(r"\w+(?:['’\-]\w+)*")
+
+
+def count_words(text: str) -> int:
+    return len(_WORD.findall(text))
+
+
+@dataclass
+class Chapter:
+    """One chapter (or extra section): its own title and its paragraphs of clean text."""
+
+    title: str
+    paragraphs: list[str]
+    kind: str = "chapter"  # "chapter" or "section"
+
+    @property
+    def text(self) -> str:
+        """Paragraphs joined by blank lines."""
+        return "\n\n".join(self.paragraphs)
+
+    @property
+    def words(self) -> int:
+        return sum(count_words(p) for p in self.paragraphs)
+
+
+@dataclass
+class Book:
+    """A parsed book. ``year`` is the year the file states (edition/release), if any."""
+
+    title: str
+    author: str | None
+    language: str
+    year: int | None = None
+    subjects: list[str] = field(default_factory=list)
+    description: str | None = None
+    cover: bytes | None = None
+    cover_ext: str | None = None
+    chapters: list[Chapter] = field(default_factory=list)
+    source_format: str = "txt"
+
+    @property
+    def chapter_count(self) -> int:
+        """Chapters proper (kind == "chapter"); extra sections are not counted."""
+        return sum(1 for c in self.chapters if c.kind == "chapter")
+
+    @property
+    def total_words(self) -> int:
+        return sum(c.words for c in self.chapters)
+
+    def to_metadata(self) -> dict[str, Any]:
+        """JSON-able metadata (no cover bytes; ``has_cover`` tells whether one exists)."""
+        return {
+            "title": self.title,
+            "author": self.author,
+            "language": self.language,
+            "year": self.year,
+            "subjects": list(self.subjects),
+            "description": self.description,
+            "has_cover": self.cover is not None,
+            "cover_ext": self.cover_ext,
+            "source_format": self.source_format,
+            "chapter_count": self.chapter_count,
+            "total_words": self.total_words,
+            "chapters": [
+                {"index": i, "title": c.title, "kind": c.kind, "words": c.words}
+                for i, c in enumerate(self.chapters)
+            ],
+        }

@@ -1,0 +1,187 @@
+"""PDF books: pypdf for encryption, metadata and the outline; pdfminer.six for text layout.
+
+pdfminer's layout analysis groups characters into text boxes and orders them column by column,
+so two-column pages read in reading order. On top of that:
+
+- running headers/footers (boxes in the top/bottom 8 % of a page whose text, digits masked,
+  repeats on several pages), page numbers and margin line numbers (boxes or lines that are only
+  a number) are dropped;
+- a line ending in "letter-" followed by a lowercase word is joined without the hyphen;
+- the outline (bookmarks), when present, cuts the text into chapters at each entry's page and
+  vertical position; without an outline the document is ONE chapter titled with its title.
+
+An encrypted PDF that needs a password raises EncryptedPDFError; a PDF whose pages carry no text
+layer raises ScannedPDFError (never an empty book).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections import Counter
+from pathlib import Path
+
+from e3.books.errors import EncryptedPDFError, ScannedPDFError, UnknownFormatError
+from e3.books.model import Book, Chapter
+from e3.books.structure import Block, Entry, build_chapters, clean_space
+
+_ONLY_NUMBER = re.compile(r"^\s*(page\s+)?[\divxlc]{1,5}\s*$", re.I)
+_LIGATURES = str.maketrans({"ﬁ": "fi", "ﬂ": "fl", "ﬀ": "ff", "ﬃ": "ffi", "ﬄ": "ffl", "ﬅ": "st", "ﬆ": "st"})
+_HYPHEN_END = re.compile(r"[A-Za-zÀ-ÿ]-$")
+
+
+def _outline(reader) -> list[tuple[str, int, float | None]]:
+    out: list[tuple[str, int, float | None]] = []
+
+    def walk(items) -> None:
+        for it in items:
+            if isinstance(it, list):
+                walk(it)
+                continue
+            try:
+                page = reader.get_destination_page_number(it)
+            except Exception:  # noqa: BLE001 - broken destinations are skipped
+                continue
+            if page is None or page < 0:
+                continue
+            top = it.get("/Top")
+            out.append((clean_space(str(it.title or "")), page, float(top) if top is not None else None))
+
+    try:
+        walk(reader.outline)
+    except Exception:  # noqa: BLE001 - a malformed outline is treated as none
+        return []
+    return out
+
+
+def _join_lines(lines: list[str]) -> str:
+    out = ""
+    for line in lines:
+        line = line.strip()
+        if not line or _ONLY_NUMBER.match(line):
+            continue
+        if out and _HYPHEN_END.search(out) and line[:1].islower():
+            out = out[:-1] + line
+        else:
+            out = f"{out} {line}" if out else line
+    return clean_space(out.translate(_LIGATURES))
+
+
+def _line_text(line) -> str:
+    """Text of one layout line without superscript digits (footnote markers)."""
+    from pdfminer.layout import LTChar
+
+    chars = [c for c in line if isinstance(c, LTChar)]
+    if not chars:
+        return line.get_text()
+    sizes = sorted(c.size for c in chars)
+    median = sizes[len(sizes) // 2]
+    out = []
+    for c in line:
+        t = c.get_text()
+        if isinstance(c, LTChar) and t.isdigit() and c.size < 0.8 * median:
+            continue
+        out.append(t)
+    return "".join(out)
+
+
+def parse_pdf(path: Path | str) -> Book:
+    """Parse a PDF with a text layer into a Book."""
+    import pypdf
+    from pdfminer.high_level import extract_pages
+    from pdfminer.layout import LAParams, LTTextBox
+
+    path = Path(path)
+    logging.getLogger("pdfminer").setLevel(logging.ERROR)
+    try:
+        reader = pypdf.PdfReader(str(path))
+    except Exception as exc:  # noqa: BLE001
+        raise UnknownFormatError(f"{path.name}: not a readable PDF ({exc})") from None
+    if reader.is_encrypted:
+        try:
+            ok = reader.decrypt("")
+        except Exception:  # noqa: BLE001
+            ok = 0
+        if not ok:
+            raise EncryptedPDFError(f"{path.name}: encrypted; E3 cannot read password-protected PDFs")
+    info = reader.metadata or {}
+    title = clean_space(str(info.get("/Title") or "")) or path.stem
+    author = clean_space(str(info.get("/Author") or "")) or None
+    subject = clean_space(str(info.get("/Subject") or ""))
+    lang = "en"
+    try:
+        raw_lang = reader.trailer["/Root"].get("/Lang")
+        if raw_lang:
+            lang = str(raw_lang)
+    except Exception:  # noqa: BLE001
+        pass
+    year = None
+    date = str(info.get("/CreationDate") or "")
+    if m := re.search(r"D:(\d{4})", date):
+        year = int(m.group(1))
+    outline = _outline(reader)
+
+    # page index -> list of (y_top, lines)
+    pages: list[tuple[float, list[tuple[float, list[str]]]]] = []
+    for layout in extract_pages(str(path), password="", laparams=LAParams()):
+        boxes = []
+        for el in layout:
+            if isinstance(el, LTTextBox):
+                lines = [_line_text(ln) for ln in el]
+                boxes.append((el.y1, el.y0, lines))
+        pages.append((layout.height, boxes))
+    if not any(any(ln.strip() for _t, _b, lines in boxes for ln in lines) for _h, boxes in pages):
+        if len(reader.pages) and not any((p.extract_text() or "").strip() for p in reader.pages[:5]):
+            raise ScannedPDFError(f"{path.name}: no text layer: looks like a scan; run OCR first (e.g. ocrmypdf)")
+
+    # Running headers/footers: margin boxes whose digit-masked text repeats across pages.
+    def key(lines: list[str]) -> str:
+        return re.sub(r"\d+", "#", clean_space(" ".join(lines))).lower()
+
+    margin = Counter()
+    for height, boxes in pages:
+        for top, bottom, lines in boxes:
+            if top > height * 0.92 or bottom < height * 0.08:
+                margin[key(lines)] += 1
+    repeated = {k for k, n in margin.items() if n >= 2 and len(pages) >= 2}
+
+    blocks: list[Block] = []
+    page_starts: list[list[tuple[float, int]]] = []
+    titles_by_page: dict[int, set[str]] = {}
+    for title_, page, _top in outline:
+        titles_by_page.setdefault(page, set()).add(title_.lower())
+    for pno, (height, boxes) in enumerate(pages):
+        marks = []
+        for top, bottom, lines in boxes:
+            in_margin = top > height * 0.92 or bottom < height * 0.08
+            if in_margin and (key(lines) in repeated or _ONLY_NUMBER.match(" ".join(lines))):
+                continue
+            text = _join_lines(lines)
+            if not text:
+                continue
+            bare = re.sub(r"^[\d.]+\s+", "", text).lower()
+            heading = 1 if bare in titles_by_page.get(pno, ()) else 0
+            marks.append((top, len(blocks)))
+            blocks.append(Block(text, heading))
+        page_starts.append(marks)
+    if not blocks:
+        raise ScannedPDFError(f"{path.name}: no text layer: looks like a scan; run OCR first (e.g. ocrmypdf)")
+
+    entries: list[Entry] = []
+    for t, page, top in outline:
+        if page >= len(page_starts):
+            continue
+        marks = page_starts[page]
+        pos = None
+        for btop, idx in marks:
+            if top is None or btop <= top + 2:
+                pos = idx
+                break
+        if pos is None:  # the entry points below the last box: starts on the next page
+            pos = next((m[0][1] for m in page_starts[page + 1:] if m), len(blocks))
+        entries.append(Entry(pos, t))
+    chapters = build_chapters(blocks, entries, min_words=1) if entries else []
+    if not chapters:
+        chapters = [Chapter(title=title, paragraphs=[b.text for b in blocks])]
+    return Book(title=title, author=author, language=lang, year=year,
+                subjects=[subject] if subject else [], chapters=chapters, source_format="pdf")

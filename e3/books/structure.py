@@ -1,0 +1,264 @@
+"""Shared structure logic: HTML to text blocks, and cutting a block stream into chapters.
+
+Every parser turns its input into a flat list of ``Block`` (one paragraph or heading each) and a
+list of ``Entry`` (a table-of-contents entry or a detected heading, pointing at a block index).
+``build_chapters`` then cuts the stream at the entries, drops front/back matter and title-only
+entries, and labels extra sections.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from lxml import etree, html
+
+from e3.books.model import Chapter, count_words
+
+# A TOC entry whose span has fewer words than this (besides its own heading) is a title, byline,
+# part heading or "THE END" line, not a chapter.
+MIN_CHAPTER_WORDS = 12
+
+SKIP_TYPES = {
+    "cover", "titlepage", "halftitlepage", "toc", "landmarks", "page-list", "loi", "lot",
+    "copyright-page", "colophon", "index", "imprint", "imprimatur", "errata",
+}
+SECTION_TYPES = {
+    "frontmatter", "backmatter", "preface", "foreword", "introduction", "prologue", "epilogue",
+    "afterword", "appendix", "bibliography", "glossary", "notes", "rearnotes", "endnotes",
+    "epigraph", "acknowledgments", "dedication", "conclusion",
+}
+_SKIP_TITLE = re.compile(
+    r"^\W*(table of contents|contents|content|índice|indice|index|inhalt|inhaltsverzeichnis|"
+    r"table des matières|table des matieres|sommaire|copyright( page)?|title page|titlepage|cover|"
+    r"colophon|footnotes|notes de bas de page|list of illustrations|illustrations|"
+    r"(the )?(full )?project gutenberg.*|.*licen[cs]e.*|(original )?transcriber.s notes?.*)\W*$",
+    re.IGNORECASE,
+)
+_SECTION_TITLE = re.compile(
+    r"^\W*(preface|prefatory note|foreword|introduction|introductory|prologue|prolog|epilogue|"
+    r"afterword|postscript|etymology|extracts|appendix|appendices|bibliography|glossary|notes|"
+    r"notes on\b.*|author.s note|dedication|acknowledge?ments?|epigraph|"
+    r"pr[ée]face|avant-propos|introdu[cç][ãa]o|pref[áa]cio|vorwort|einleitung|nachwort)\b.*$",
+    re.IGNORECASE,
+)
+GUTENBERG_END = re.compile(
+    r"^\W*(\*+\s*)?end of (the |this )?project gutenberg|^\W*\*+\s*end\b.{0,20}project gutenberg"
+    r"|^end of (the )?project gutenberg",
+    re.IGNORECASE,
+)
+GUTENBERG_START = re.compile(r"^\W*\*+\s*start of (the |this )?project gutenberg", re.IGNORECASE)
+
+_WS = re.compile(r"\s+")
+_FOOTNOTE_MARK = re.compile(r"^\s*(\[\s*\w{1,4}\s*\]|\(\s*\d{1,3}\s*\)|\d{1,3}|[*†‡§¶]+)\s*$")
+
+
+@dataclass
+class Block:
+    text: str
+    heading: int = 0  # 1..6 for <h1>..<h6>, 0 for body text
+
+
+@dataclass
+class Entry:
+    """A chapter start: block index, the book's own title, and epub:type semantics if known."""
+
+    pos: int
+    title: str
+    types: set[str] = field(default_factory=set)
+
+
+def clean_space(text: str) -> str:
+    return _WS.sub(" ", text.replace("\u00ad", "")).strip()
+
+
+def is_skip_title(title: str) -> bool:
+    return bool(_SKIP_TITLE.match(title.strip()))
+
+
+def is_section_title(title: str) -> bool:
+    return bool(_SECTION_TITLE.match(title.strip()))
+
+
+# --- HTML to blocks ---------------------------------------------------------------------------
+
+_BLOCK_TAGS = {
+    "p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "li", "dt", "dd", "blockquote", "pre", "table",
+    "tr", "td", "th", "section", "article", "header", "footer", "aside", "figure", "figcaption",
+    "body", "ul", "ol", "dl", "hr", "address", "center", "main", "caption", "tbody", "thead",
+}
+_DROP_TAGS = {"head", "script", "style", "title", "nav", "svg", "math", "object", "iframe", "noscript"}
+_DROP_EPUB_TYPES = {"pagebreak", "noteref", "footnote", "toc", "landmarks", "page-list", "biblioref"}
+_DROP_CLASS = re.compile(r"\b(pagenum|pageno|page-number|pgheader|pgfooter|pg-boilerplate|fnanchor|"
+                         r"citation|noteref|footnote-?ref|linenum|lineno)\b", re.I)
+_DROP_IDS = {"pg-header", "pg-footer", "pg-machine-header", "pg-start-separator", "pg-end-separator"}
+
+
+def _epub_types(el) -> set[str]:
+    for k, v in el.attrib.items():
+        if k == "epub:type" or k.endswith("}type") and "ops" in k:
+            return set(v.split())
+        if k.endswith("type") and k.startswith("epub"):
+            return set(v.split())
+    return set()
+
+
+@dataclass
+class HtmlDoc:
+    blocks: list[Block]
+    ids: dict[str, int]  # element id -> index of the first block at/after it (local)
+    id_types: dict[str, set[str]]  # element id -> epub:types of it and its ancestors
+    start_types: set[str]  # epub:types around the first block
+    title: str | None = None
+
+
+def parse_html(data: bytes) -> HtmlDoc:
+    """Flatten one (X)HTML document into text blocks, remembering where every id lands.
+
+    Drops scripts/styles/nav, page numbers, footnote markers and PG header/footer boxes.
+    """
+    parser = html.HTMLParser(remove_comments=True, remove_pis=True, recover=True)
+    try:
+        root = html.document_fromstring(data, parser=parser)
+    except (etree.ParserError, ValueError):
+        return HtmlDoc([], {}, {}, set())
+    blocks: list[Block] = []
+    ids: dict[str, int] = {}
+    id_types: dict[str, set[str]] = {}
+    start_types: set[str] = set()
+    pending: list[str] = []
+    buf: list[str] = []
+    title_el = root.find(".//title")
+    doc_title = clean_space(title_el.text_content()) if title_el is not None else None
+
+    def flush(level: int = 0) -> None:
+        nonlocal start_types
+        text = clean_space("".join(buf))
+        buf.clear()
+        if text:
+            if not blocks:
+                start_types = set(cur_types)
+            blocks.append(Block(text, level))
+            for i in pending:
+                ids.setdefault(i, len(blocks) - 1)
+            pending.clear()
+
+    cur_types: set[str] = set()
+
+    def walk(el, types: set[str], level: int) -> None:
+        nonlocal cur_types
+        tag = el.tag if isinstance(el.tag, str) else ""
+        tag = tag.rsplit("}", 1)[-1].lower()
+        if not tag:
+            if el.tail:
+                buf.append(el.tail)
+            return
+        et = _epub_types(el)
+        cls = el.get("class", "")
+        eid = el.get("id") or (el.get("name") if tag == "a" else None)
+        if (tag in _DROP_TAGS or et & _DROP_EPUB_TYPES or (cls and _DROP_CLASS.search(cls))
+                or el.get("hidden") is not None or (eid in _DROP_IDS)):
+            if eid:
+                pending.append(eid)
+                id_types[eid] = types | et
+            if el.tail:
+                buf.append(el.tail)
+            return
+        if tag in ("a", "sup") and _FOOTNOTE_MARK.match(el.text_content() or "") and (
+                tag == "sup" or (el.get("href") or "").find("#") >= 0):
+            if el.tail:
+                buf.append(el.tail)
+            return
+        types = types | et
+        is_block = tag in _BLOCK_TAGS
+        parent_level = level
+        if tag in ("h1", "h2", "h3", "h4", "h5", "h6"):
+            level = int(tag[1])
+        if is_block and buf:
+            flush(parent_level)
+        if eid:
+            pending.append(eid)
+            id_types[eid] = types
+        cur_types = types
+        if tag == "br":
+            buf.append(" ")
+        if el.text:
+            buf.append(el.text)
+        for child in el:
+            walk(child, types, level)
+        if is_block:
+            flush(level)
+        if el.tail:
+            buf.append(el.tail)
+
+    body = root.find(".//body")
+    walk(body if body is not None else root, set(), 0)
+    flush()
+    end = len(blocks)
+    for i in pending:
+        ids.setdefault(i, end)
+    return HtmlDoc(blocks, ids, id_types, start_types, doc_title)
+
+
+# --- cutting the stream into chapters ---------------------------------------------------------
+
+
+def cut_gutenberg_footer(blocks: list[Block]) -> list[Block]:
+    """Drop everything from a Project Gutenberg END marker on."""
+    for i, b in enumerate(blocks):
+        if len(b.text) < 400 and GUTENBERG_END.match(b.text):
+            return blocks[:i]
+        if "END OF THE PROJECT GUTENBERG" in b.text.upper() or "END OF THIS PROJECT GUTENBERG" in b.text.upper():
+            return blocks[:i]
+    return blocks
+
+
+def build_chapters(blocks: list[Block], entries: list[Entry], min_words: int = MIN_CHAPTER_WORDS) -> list[Chapter]:
+    """Cut ``blocks`` at ``entries`` (sorted by position) into chapters.
+
+    Text before the first entry is front matter and is dropped. Entries that are skip matter
+    (contents, copyright, cover, licence...) or hold fewer than ``min_words`` words besides their
+    heading are dropped. Leading heading blocks of each span are dropped (the title is spoken from
+    ``Chapter.title``).
+    """
+    entries = sorted(entries, key=lambda e: e.pos)
+    # Same position twice (a part and its first chapter): keep the later, more specific one.
+    dedup: list[Entry] = []
+    for e in entries:
+        if dedup and dedup[-1].pos == e.pos:
+            dedup[-1] = e
+        else:
+            dedup.append(e)
+    chapters: list[Chapter] = []
+    for i, e in enumerate(dedup):
+        end = dedup[i + 1].pos if i + 1 < len(dedup) else len(blocks)
+        span = blocks[e.pos:end]
+        if e.types & SKIP_TYPES or is_skip_title(e.title):
+            continue
+        k = 0
+        while k < len(span) and span[k].heading:
+            k += 1
+        j = len(span)
+        while j > k and span[j - 1].heading:  # a trailing heading ("II") opens the next chapter
+            j -= 1
+        paras = [b.text for b in span[k:j] if b.text.strip()]
+        if sum(count_words(p) for p in paras) < min_words:
+            continue
+        if is_section_title(e.title) or (e.types & SECTION_TYPES and not _NUMBERED.match(e.title)):
+            kind = "section"
+        else:
+            kind = "chapter"
+        chapters.append(Chapter(title=e.title, paragraphs=paras, kind=kind))
+    return chapters
+
+
+_NUMBERED = re.compile(r"^\W*(chapter|chap\.?|book|part|[ivxlcdm]+\b|\d+)", re.I)
+
+
+def cut_gutenberg_header(blocks: list[Block]) -> list[Block]:
+    """Drop everything up to and including a Project Gutenberg START marker, if any."""
+    for i, b in enumerate(blocks[:400]):
+        if GUTENBERG_START.match(b.text) or "START OF THE PROJECT GUTENBERG" in b.text.upper() \
+                or "START OF THIS PROJECT GUTENBERG" in b.text.upper():
+            return blocks[i + 1:]
+    return blocks
