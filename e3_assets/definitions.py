@@ -16,6 +16,7 @@ from e3_resources.tts import TTSResource
 
 book_assets = [*books.assets, *narration.assets]
 asset_checks = [*narration.checks]
+all_assets = [*book_assets]
 
 audiobook_job = dg.define_asset_job(
     "audiobook_job",
@@ -31,7 +32,7 @@ def audiobook_job_asset_keys() -> list[str]:
 
 
 defs = dg.Definitions(
-    assets=book_assets,
+    assets=all_assets,
     asset_checks=asset_checks,
     jobs=[audiobook_job],
     sensors=[build_inbox_sensor(audiobook_job)],
