@@ -1,0 +1,1 @@
+"""Narration: TTS backends, chunk synthesis and subtitle timing."""

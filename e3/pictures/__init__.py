@@ -1,0 +1,1 @@
+"""Pictures: image prompts, the ComfyUI client and queue, and the offline painter."""
