@@ -37,24 +37,31 @@ CHAPTERS = [
 
 
 def write_demo_book(folder: Path) -> Path:
-    """Write the demo EPUB into ``folder`` (atomically) and return its path."""
-    from ebooklib import epub
-
-    folder.mkdir(parents=True, exist_ok=True)
+    """Write the demo EPUB into ``folder`` (atomically, once) and return its path."""
     out = folder / "e3-demo.epub"
     if out.is_file():
         return out  # same bytes every run, so a rerun resumes instead of re-parsing
+    return write_epub(out, TITLE, AUTHOR, CHAPTERS, description="A three-chapter sample story that ships with E3.")
+
+
+def write_epub(out: Path, title: str, author: str, chapters: list[tuple[str, list[str]]], *,
+               language: str = "en", description: str | None = None, year: str = "2026") -> Path:
+    """Write a small EPUB 3 (nav + NCX) with one spine item per chapter."""
+    from ebooklib import epub
+
+    out.parent.mkdir(parents=True, exist_ok=True)
     book = epub.EpubBook()
-    book.set_identifier("urn:e3:demo:lamplighter")
-    book.set_title(TITLE)
-    book.set_language("en")
-    book.add_author(AUTHOR)
-    book.add_metadata("DC", "date", "2026")
+    book.set_identifier(f"urn:e3:{title}")
+    book.set_title(title)
+    book.set_language(language)
+    book.add_author(author)
+    book.add_metadata("DC", "date", year)
     book.add_metadata("DC", "subject", "Fiction")
-    book.add_metadata("DC", "description", "A three-chapter sample story that ships with E3.")
+    if description:
+        book.add_metadata("DC", "description", description)
     items = []
-    for number, (heading, paragraphs) in enumerate(CHAPTERS, start=1):
-        item = epub.EpubHtml(title=heading, file_name=f"chapter{number}.xhtml", lang="en")
+    for number, (heading, paragraphs) in enumerate(chapters, start=1):
+        item = epub.EpubHtml(title=heading, file_name=f"chapter{number}.xhtml", lang=language)
         body = "".join(f"<p>{escape(p)}</p>" for p in paragraphs)
         item.content = f"<html><body><section epub:type=\"chapter\"><h1>{escape(heading)}</h1>{body}</section></body></html>"
         book.add_item(item)

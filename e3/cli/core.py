@@ -154,15 +154,23 @@ STEP_OF_ASSET = {
 }
 
 
-def materialize_partition(select: str, partition: str, *, log_level: str = "WARNING") -> None:
-    """Materialize assets for one partition exactly as `dagster asset materialize` does."""
+def materialize_partition(select: str, partition: str, *, log_level: str = "WARNING",
+                          executor: str = "in_process") -> None:
+    """Materialize assets for one partition exactly as `dagster asset materialize` does.
+
+    ``executor`` picks the run's executor: ``in_process`` (default; steps that need many cores,
+    like TTS, run their own worker pools) or ``multiprocess`` (one process per step).
+    """
     import click as _click
     from dagster._cli.asset import execute_materialize_command
     from dagster_shared.cli import PythonPointerOpts
 
     import logging
 
-    run_config = json.dumps({"loggers": {"console": {"config": {"log_level": log_level.upper()}}}})
+    run_config = json.dumps({
+        "loggers": {"console": {"config": {"log_level": log_level.upper()}}},
+        "execution": {"config": {executor: {}}},
+    })
     # The orchestrating process logs step starts through the "dagster" logger; keep it as quiet.
     logging.getLogger("dagster").setLevel(log_level.upper())
     with dagster_instance() as instance:
@@ -176,13 +184,82 @@ def materialize_partition(select: str, partition: str, *, log_level: str = "WARN
             raise E3Error(f"the run for {partition} failed: {exc.message}") from None
 
 
+class BookLock:
+    """One `e3 produce` per book at a time; a lock left by a killed process is taken over.
+
+    Taking over also closes the dead process's runs: they are reported failed and their
+    concurrency-pool slots freed, or the rerun would wait forever for the "tts" slot.
+    """
+
+    def __init__(self, instance, book_id: str):
+        import os
+
+        self.instance, self.book_id = instance, book_id
+        folder = Path(os.environ["DAGSTER_HOME"]) / "e3-produce"
+        folder.mkdir(parents=True, exist_ok=True)
+        self.path = folder / f"{book_id}.pid"
+
+    @staticmethod
+    def _alive(pid: int) -> bool:
+        import os
+
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
+
+    def __enter__(self):
+        import os
+
+        if self.path.exists():
+            try:
+                pid = int(self.path.read_text().strip() or 0)
+            except ValueError:
+                pid = 0
+            if pid and pid != os.getpid() and self._alive(pid):
+                raise E3Error(f"{self.book_id} is already being produced by process {pid}")
+            closed = self._close_orphan_runs(self.path.stat().st_mtime)
+            if closed:
+                click.echo(f"{self.book_id}: closed {closed} run(s) left by a stopped `e3 produce`; resuming",
+                           err=True)
+        self.path.write_text(str(os.getpid()))
+        return self
+
+    def _close_orphan_runs(self, since: float) -> int:
+        import dagster as dg
+
+        records = self.instance.get_run_records(dg.RunsFilter(
+            statuses=[dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.NOT_STARTED],
+            tags={"dagster/partition": self.book_id},
+        ))
+        closed = 0
+        for record in records:
+            if record.create_timestamp.timestamp() < since - 1:
+                continue
+            run = record.dagster_run
+            self.instance.report_run_failed(run, "the `e3 produce` process running it was stopped")
+            self.instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
+            closed += 1
+        return closed
+
+    def __exit__(self, *exc):
+        self.path.unlink(missing_ok=True)
+        return False
+
+
 @click.command("produce")
 @click.argument("book_id")
 @click.option("--select", help="Comma-separated assets to materialize (default: every book asset).")
 @click.option("--log-level", default="WARNING", show_default=True,
               type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
               help="Dagster log level printed while running.")
-def produce_command(book_id: str, select: str | None, log_level: str) -> None:
+@click.option("--executor", default="in_process", show_default=True,
+              type=click.Choice(["in_process", "multiprocess"]),
+              help="Run every step in this process, or each step in its own process.")
+def produce_command(book_id: str, select: str | None, log_level: str, executor: str = "in_process") -> None:
     """Materialize BOOK_ID's assets through Dagster, with progress.
 
     Same as `dagster asset materialize -m e3_assets.definitions --partition BOOK_ID --select ...`.
@@ -199,15 +276,16 @@ def produce_command(book_id: str, select: str | None, log_level: str) -> None:
     selection = _selection_for(select)
     steps = [STEP_OF_ASSET[a] for a in selection.split(",") if STEP_OF_ASSET.get(a)]
     watcher = _ProgressWatcher(engine, book_id, steps)
-    watcher.start()
     failure = None
-    try:
-        materialize_partition(selection, book_id, log_level=log_level)
-    except E3Error as exc:
-        failure = exc
-    finally:
-        watcher.stop_event.set()
-        watcher.join(timeout=5)
+    with dagster_instance() as instance, BookLock(instance, book_id):
+        watcher.start()
+        try:
+            materialize_partition(selection, book_id, log_level=log_level, executor=executor)
+        except E3Error as exc:
+            failure = exc
+        finally:
+            watcher.stop_event.set()
+            watcher.join(timeout=5)
     status = book_status(engine, book_id) or {}
     if failure is not None:
         reason = (status.get("last_error") or {}).get("message")
