@@ -1,0 +1,1 @@
+"""Video: the renderer, the channel studio planner and the ambient music synthesizer."""
