@@ -1,0 +1,220 @@
+"""Plan a merge: which files, in what order, with which chapter titles, tags and cover.
+
+``collect_inputs`` validates the folders (missing, empty, escaping the allowed roots), sorts
+files naturally inside each folder (folders keep the given order), probes every file exactly
+(sample counts by decoding, in parallel) and names a corrupt file in the error.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from e3.errors import E3Error
+from e3.media.ffmpeg import FFmpegError
+from e3.media.m4b import AudioInfo, probe_audio
+
+AUDIO_EXTENSIONS = {".mp3", ".m4a", ".m4b", ".aac", ".flac", ".ogg", ".opus", ".wav"}
+COVER_NAMES = ("cover", "folder")
+COVER_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp")
+
+
+class MergeError(E3Error):
+    """A merge cannot run: bad folder, escaping path, empty input or a corrupt file."""
+
+
+@dataclass(frozen=True)
+class InputFile:
+    """One input file with its exact length (``samples`` at ``sample_rate``) and its tags."""
+
+    path: Path
+    duration: float
+    codec: str
+    sample_rate: int
+    channels: int
+    bitrate: int | None
+    tags: dict[str, str]
+    samples: int = 0
+    profile: str | None = None
+
+
+@dataclass
+class MergePlan:
+    """Files in play order and chapters as (title, files) in play order."""
+
+    files: list[InputFile]
+    chapters: list[tuple[str, list[InputFile]]]
+    title: str
+    author: str
+    year: str = ""
+    cover: bytes | None = None
+    folders: list[Path] = field(default_factory=list)
+
+
+def natural_key(name: str) -> tuple:
+    """Sort key where digit runs compare as numbers: "2" < "10", case-insensitive."""
+    parts = re.split(r"(\d+)", str(name))
+    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p.casefold()) for p in parts if p != "")
+
+
+_TRACK = re.compile(r"^\s*(?:(?:track|disc|cd|part|chapter)\s*)?\d+(?:[.\-_]\d+)?\s*(?:[-_.)\]:]+\s*|\s+)",
+                    re.IGNORECASE)
+
+
+def clean_title(filename: str) -> str:
+    """"01 - Intro.mp3" -> "Intro"; a bare number stays ("07.mp3" -> "07")."""
+    stem = Path(filename).stem
+    cleaned = _TRACK.sub("", stem, count=1).strip(" -_.")
+    cleaned = re.sub(r"[_]+", " ", cleaned).strip()
+    return cleaned or stem
+
+
+def _inside(path: Path, roots: list[Path]) -> bool:
+    return any(path == r or path.is_relative_to(r) for r in roots)
+
+
+def _check_folder(d: Path, roots: list[Path] | None) -> Path:
+    raw = Path(d)
+    if ".." in raw.parts and roots is not None:
+        raise MergeError(f"{raw}: '..' is not allowed in input folders")
+    if not raw.exists():
+        raise MergeError(f"{raw}: folder not found")
+    if not raw.is_dir():
+        raise MergeError(f"{raw}: not a folder")
+    real = raw.resolve(strict=True)
+    if roots is not None and not _inside(real, roots):
+        raise MergeError(f"{raw}: resolves to {real}, outside the allowed folders")
+    return real
+
+
+def _tags(path: Path) -> dict[str, str]:
+    try:
+        import mutagen
+
+        f = mutagen.File(str(path), easy=True)
+    except Exception:
+        return {}
+    if f is None or not f.tags:
+        return {}
+    out = {}
+    for key in ("title", "album", "artist", "albumartist", "date", "genre", "tracknumber"):
+        try:
+            val = f.tags.get(key)
+        except Exception:
+            val = None
+        if val:
+            out[key] = str(val[0] if isinstance(val, list) else val).strip()
+    return {k: v for k, v in out.items() if v}
+
+
+def embedded_cover(path: Path) -> bytes | None:
+    """Embedded artwork (ID3 APIC, MP4 covr, FLAC/Vorbis picture), else None."""
+    try:
+        import mutagen
+
+        f = mutagen.File(str(path))
+    except Exception:
+        return None
+    if f is None:
+        return None
+    if getattr(f, "pictures", None):
+        return f.pictures[0].data
+    tags = f.tags
+    if tags is None:
+        return None
+    try:
+        if "covr" in tags and tags["covr"]:
+            return bytes(tags["covr"][0])
+    except (KeyError, TypeError, ValueError):
+        pass
+    for key in list(getattr(tags, "keys", lambda: [])()):
+        if str(key).startswith("APIC"):
+            return tags[key].data
+    if hasattr(tags, "get") and tags.get("metadata_block_picture"):
+        import base64
+
+        from mutagen.flac import Picture
+
+        try:
+            return Picture(base64.b64decode(tags["metadata_block_picture"][0])).data
+        except Exception:
+            return None
+    return None
+
+
+def _folder_cover(folder: Path) -> bytes | None:
+    for p in sorted(folder.iterdir(), key=lambda p: natural_key(p.name)):
+        if p.is_file() and p.stem.lower() in COVER_NAMES and p.suffix.lower() in COVER_EXTENSIONS:
+            return p.read_bytes()
+    return None
+
+
+def _probe(path: Path) -> InputFile:
+    try:
+        info: AudioInfo = probe_audio(path, exact=True)
+    except FFmpegError as exc:
+        raise MergeError(f"corrupt or unreadable audio file {path}: {exc}") from None
+    return InputFile(path=path, duration=info.duration, codec=info.codec, sample_rate=info.sample_rate,
+                     channels=info.channels, bitrate=info.bitrate, tags=_tags(path),
+                     samples=info.samples, profile=info.profile)
+
+
+def collect_inputs(dirs: list[Path], *, chapters: Literal["per-file", "per-folder"] = "per-file",
+                   allowed_roots: list[Path] | None = None, title: str | None = None,
+                   author: str | None = None, workers: int | None = None) -> MergePlan:
+    """Build a :class:`MergePlan` from folders (in the given order).
+
+    ``allowed_roots`` None allows any folder; otherwise each folder and file must resolve inside
+    one of them (symlinks followed). ``title``/``author`` override the tags (album, artist).
+    Raises :class:`MergeError` for a missing/empty/escaping folder or a corrupt file (named).
+    """
+    if chapters not in ("per-file", "per-folder"):
+        raise MergeError(f"chapters must be 'per-file' or 'per-folder', not {chapters!r}")
+    if not dirs:
+        raise MergeError("no input folders given")
+    roots = [Path(r).resolve() for r in allowed_roots] if allowed_roots is not None else None
+    folders: list[tuple[Path, list[Path]]] = []
+    for d in dirs:
+        real = _check_folder(Path(d), roots)
+        files = []
+        for p in real.iterdir():
+            if p.suffix.lower() in AUDIO_EXTENSIONS and not p.name.startswith("."):
+                target = p.resolve()
+                if roots is not None and not _inside(target, roots):
+                    raise MergeError(f"{p}: links to {target}, outside the allowed folders")
+                if target.is_file():
+                    files.append(p)
+        if not files:
+            raise MergeError(f"{d}: no audio files ({', '.join(sorted(e[1:] for e in AUDIO_EXTENSIONS))})")
+        files.sort(key=lambda p: natural_key(p.name))
+        folders.append((real, files))
+
+    ordered = [p for _, files in folders for p in files]
+    with ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 1) as pool:
+        probed = list(pool.map(_probe, ordered))
+    by_path = dict(zip(ordered, probed))
+
+    chaps: list[tuple[str, list[InputFile]]] = []
+    if chapters == "per-folder":
+        for folder, files in folders:
+            chaps.append((folder.name, [by_path[p] for p in files]))
+    else:
+        for f in probed:
+            chaps.append((f.tags.get("title") or clean_title(f.path.name), [f]))
+
+    first_tags = next((f.tags for f in probed if f.tags), {})
+    plan_title = title or first_tags.get("album") or (folders[0][0].name if folders else "Audiobook")
+    plan_author = author or first_tags.get("artist") or first_tags.get("albumartist") or ""
+    year = (first_tags.get("date") or "")[:4]
+    cover = embedded_cover(probed[0].path)
+    if cover is None:
+        for folder, _ in folders:
+            cover = _folder_cover(folder)
+            if cover:
+                break
+    return MergePlan(files=probed, chapters=chaps, title=plan_title, author=plan_author, year=year,
+                     cover=cover, folders=[f for f, _ in folders])
