@@ -92,6 +92,7 @@ def mark(engine: sa.Engine, book_id: str, step: str, status: str, *, error: str 
             errors[step] = error or "failed"
             meta["last_error"] = {"step": step, "message": error or "failed", "at": now.isoformat()}
             row.status = "failed"
+            _finish_upload(session, book_id, error=f"{step}: {error or 'failed'}")
         else:
             errors.pop(step, None)
             if not errors:
@@ -185,3 +186,28 @@ def report_chunk_progress(engine: sa.Engine, book_id: str, done: int, total: int
             job.progress = max(job.progress or 0, min(90, int(90 * done / total)))
             if job.status == "queued":
                 job.status, job.started_at = "running", utcnow()
+
+
+def _finish_upload(session: Session, book_id: str, *, error: str | None = None,
+                   audio_path: str | None = None) -> None:
+    """Mirror a book's end on the upload it came from: both rows completed, or failed with the reason."""
+    job = _upload_conversion_job(session, book_id)
+    if job is None:
+        return
+    now = utcnow()
+    audiobook = job.audiobook
+    if error is not None:
+        job.status, job.error_message, job.completed_at = "failed", error, now
+        audiobook.status = "failed"
+    else:
+        job.status, job.progress, job.completed_at, job.error_message = "completed", 100, now, None
+        audiobook.status, audiobook.audio_path = "completed", audio_path
+    if job.started_at is None:
+        job.started_at = now
+    audiobook.updated_at = now
+
+
+def complete_upload(engine: sa.Engine, book_id: str, audio_path: str) -> None:
+    """Called when a book's m4b is written; a no-op for books that are not uploads."""
+    with Session(engine) as session, session.begin():
+        _finish_upload(session, book_id, audio_path=audio_path)

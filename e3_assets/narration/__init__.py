@@ -1,6 +1,6 @@
 """Narration: chunk audio, the m4b and subtitles, with their checks."""
 
 from e3_assets.narration.assets import audio_chunks, audiobook_m4b, subtitles
-from e3_assets.narration.checks import checks
+from e3_assets.narration.asset_checks import checks
 
 assets = [audio_chunks, audiobook_m4b, subtitles]

@@ -8,7 +8,7 @@ import dagster as dg
 import sqlalchemy as sa
 
 from e3.catalog.models import Narrator, Title
-from e3.catalog.status import report_chunk_progress
+from e3.catalog.status import complete_upload, report_chunk_progress
 from e3.fsutil import remove_stale_parts, sha256_file, sha256_text
 from e3_assets.books.assets import narration_chunks
 from e3_assets.common import TRANSIENT_RETRY, catalog_step
@@ -203,6 +203,7 @@ def audiobook_m4b(context: dg.AssetExecutionContext, catalog: CatalogResource,
         with catalog.session() as s, s.begin():
             s.execute(sa.update(Title).where(Title.book_id == book_id).values(audiobook_complete=True))
         catalog.merge_metadata(book_id, loudness=info["loudness"], m4b_path=str(out))
+        complete_upload(catalog.engine, book_id, str(out))
     loud = info["loudness"] or {}
     return dg.MaterializeResult(
         metadata={
