@@ -73,6 +73,7 @@ class TTSResource(dg.ConfigurableResource):
                 "model": self.openai_model or os.environ.get("E3_OPENAI_TTS_MODEL") or "gpt-4o-mini-tts",
                 "voice": narrator.voice_sample_path or os.environ.get("E3_OPENAI_TTS_VOICE") or "alloy",
                 "base_url": self.openai_base_url or os.environ.get("E3_OPENAI_BASE_URL") or None,
+                "max_retries": int(os.environ.get("E3_OPENAI_MAX_RETRIES") or 4),
             }
         else:
             raise UnknownNarrator(

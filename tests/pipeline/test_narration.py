@@ -105,6 +105,7 @@ def test_voice_problems_fail_the_run_with_the_reason(e3_env, tiny_book, monkeypa
     else:
         monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-a-real-key")
         monkeypatch.setenv("E3_OPENAI_BASE_URL", "http://127.0.0.1:9/v1")
+        monkeypatch.setenv("E3_OPENAI_MAX_RETRIES", "1")
         _set_narrator(Narrator(narrator_id="n_api", narrator_name="X", voice_model="openai_tts"))
         expected = "127.0.0.1:9"
     with dg.instance_for_test() as instance:
