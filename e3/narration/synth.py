@@ -140,13 +140,15 @@ def _worker_job(text: str, out: str) -> dict[str, Any]:
 def default_workers(backend_spec: dict[str, Any], jobs: int) -> tuple[int, int | None]:
     """(processes, onnxruntime threads per process) for ``jobs`` chunks.
 
-    Piper: measured on this 2-vCPU box (one physical core, two hyperthreads), 1 process with
-    onnxruntime's default threads and 2 processes x 1 thread run within noise of each other
-    (about 430-550 chars/s each), while 2 processes x default threads oversubscribe and halve
-    the rate. We take cores processes x 1 thread: espeak phonemization and our word mapping are
-    single-threaded Python/C work that intra-op threads cannot spread, so separate processes
-    keep every core busy; on bigger machines this scales linearly, capped at 4 processes for
-    memory (~250 MB per loaded voice). A single job runs in one process with default threads.
+    Piper, measured with ``bench/tts.py`` on this 2-vCPU box (one physical core, two
+    hyperthreads), 4,940 chars in 11 chunks, voice loading included: on a quiet machine
+    1 process x default threads 12.2 s, 2 processes x 1 thread 12.4 s, plain Piper loop 12.0 s,
+    i.e. a tie, as DESIGN.md says. With other jobs on the box, 2 x 1 degraded far less (21.7 s vs
+    46.2 s): onnxruntime's default pool spin-waits when cores are oversubscribed, and
+    2 processes x default threads is worst of all (about half the rate). So: one process per core
+    (max 4, ~250 MB per loaded voice), one intra-op thread each; this also scales on bigger
+    machines, where espeak and our word mapping (single-threaded) would otherwise idle cores.
+    A single job runs in one process with default threads.
     openai_tts: network-bound, so 4 processes regardless of cores.
     """
     cores = os.cpu_count() or 1

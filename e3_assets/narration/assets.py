@@ -42,14 +42,14 @@ def audio_chunks(context: dg.AssetExecutionContext, catalog: CatalogResource, fo
                  tts: TTSResource) -> dg.MaterializeResult:
     from e3.narration.pauses import pause_after
     from e3.narration.synth import AUDIO_EXT, chunk_audio_name, synthesize_chunks
-    from e3.narration.tts import make_backend
+    from e3.narration.tts import voice_key_for
 
     book_id = context.partition_key
     paths = foundry.book(book_id)
     with catalog_step(catalog, book_id, "audio_generation"):
         plan = _read_json(paths.chunk_plan, "chunk plan")
         voice = tts.voice_for_book(catalog, book_id)
-        voice_key = make_backend(**voice.spec).voice_key()
+        voice_key = voice_key_for(**voice.spec)  # the same key make_backend gives, without loading the voice
         paths.audio_chunks.mkdir(parents=True, exist_ok=True)
         remove_stale_parts(paths.audio_chunks)
         chunks = plan["chunks"]

@@ -170,7 +170,7 @@ def test_kill_mid_run_then_rerun_completes(tmp_path):
     deadline = time.monotonic() + 120
     try:
         while time.monotonic() < deadline and proc.poll() is None:
-            if len(list(tmp_path.glob("*.json"))) >= 2:
+            if len([p for p in tmp_path.glob("*.json") if not p.name.startswith(".")]) >= 2:
                 break
             time.sleep(0.01)
         else:
