@@ -39,6 +39,27 @@ def seed_default_narrator(engine: sa.Engine) -> None:
             ))
 
 
+def choose_narrator(session: Session, language: str | None) -> str | None:
+    """An active narrator for the book's language ("pt" matches "pt-BR"), else the default voice.
+
+    The bundled Piper voice is English; a Portuguese or French book gets a narrator of its own
+    language when one is in the narrators table, so the voice choice follows the book.
+    """
+    if language:
+        base = language.lower().split("-")[0]
+        candidates = session.scalars(
+            sa.select(Narrator).where(Narrator.active.is_(True)).order_by(Narrator.created_at, Narrator.narrator_id)
+        ).all()
+        for narrator in candidates:
+            if narrator.language and narrator.language.lower().split("-")[0] == base:
+                if base != "en" or narrator.narrator_id == DEFAULT_NARRATOR_ID:
+                    return narrator.narrator_id
+        for narrator in candidates:
+            if narrator.language and narrator.language.lower().split("-")[0] == base:
+                return narrator.narrator_id
+    return DEFAULT_NARRATOR_ID if session.get(Narrator, DEFAULT_NARRATOR_ID) is not None else None
+
+
 def register_title(engine: sa.Engine, book_id: str, *, title: str | None = None, author: str | None = None,
                    language: str | None = None, source_url: str | None = None,
                    narrator_id: str | None = None) -> None:
@@ -46,8 +67,8 @@ def register_title(engine: sa.Engine, book_id: str, *, title: str | None = None,
     with Session(engine) as s, s.begin():
         if s.scalar(sa.select(Title.id).where(Title.book_id == book_id)) is not None:
             raise DuplicateBook(f"book id {book_id!r} is already in the catalog (use --book-id to pick another)")
-        if narrator_id is None and s.get(Narrator, DEFAULT_NARRATOR_ID) is not None:
-            narrator_id = DEFAULT_NARRATOR_ID
+        if narrator_id is None:
+            narrator_id = choose_narrator(s, language)
         s.add(Title(book_id=book_id, title=title, author=author, language=language, source_url=source_url,
                     audiobook_narrator_id=narrator_id))
         s.flush()

@@ -61,6 +61,22 @@ def book_source(context: dg.AssetExecutionContext, catalog: CatalogResource,
     )
 
 
+def _follow_language(session, title: Title, language: str | None) -> None:
+    """A book registered before its language was known (inbox, uploads) gets a narrator of its
+    language when it still has the default one and a better match exists."""
+    from e3.catalog.models import AudiobookProduction
+    from e3.catalog.service import choose_narrator
+    from e3.catalog.status import DEFAULT_NARRATOR_ID
+
+    if not language or title.audiobook_narrator_id not in (None, DEFAULT_NARRATOR_ID):
+        return
+    chosen = choose_narrator(session, language)
+    if chosen and chosen != title.audiobook_narrator_id:
+        title.audiobook_narrator_id = chosen
+        session.execute(sa.update(AudiobookProduction).where(AudiobookProduction.book_id == title.book_id)
+                        .values(narrator_id=chosen))
+
+
 @dg.asset(
     partitions_def=books_partitions,
     deps=[book_source],
@@ -114,6 +130,7 @@ def parsed_chapters(context: dg.AssetExecutionContext, catalog: CatalogResource,
         })
         with catalog.session() as s, s.begin():
             row = s.scalar(sa.select(Title).where(Title.book_id == book_id))
+            _follow_language(s, row, book.language)
             row.title = book.title[:500] if book.title else row.title
             row.author = (book.author or "")[:500] or row.author
             row.language = book.language or row.language

@@ -169,3 +169,23 @@ def test_bad_input_fails_cli_and_run_with_reason_and_no_metadata(e3_env, case):
     assert word.lower() in status["last_error"]["message"].lower()
     book = Foundry(e3_env / "foundry").book("bad-book")
     assert not book.parse_metadata.exists() and not book.chunk_plan.exists()
+
+
+def test_non_english_book_keeps_its_language_for_the_voice(e3_env):
+    """A Portuguese book gets a Portuguese narrator when there is one; the language is kept."""
+    from sqlalchemy.orm import Session
+
+    from e3.catalog.models import Narrator
+
+    engine = catalog_engine()
+    with Session(engine) as s, s.begin():
+        s.add(Narrator(narrator_id="narrator_pt", narrator_name="Faber", voice_model="piper", language="pt-BR"))
+    book = corpus_file("epub/pg55752_dom-casmurro_pt_epub2.epub")
+    register("casmurro", str(book), title="x")  # as the inbox sensor does: language unknown yet
+    assert book_status(engine, "casmurro")["narrator_id"] == "narrator_piper_joe"
+    with dg.instance_for_test() as instance:
+        assert materialize(instance, "casmurro", ["book_source", "parsed_chapters"]).success
+    status = book_status(engine, "casmurro")
+    assert status["language"] == "pt" and status["narrator_id"] == "narrator_pt"
+    meta = json.loads((Foundry(e3_env / "foundry").book("casmurro").parse_metadata).read_text())
+    assert meta["language"] == "pt"
