@@ -52,6 +52,8 @@ def gutenberg_base_url() -> str:
 
 def resolve_to_local_file(spec: str, cache_dir: Path) -> Path:
     """A local file for ``spec``; downloads go through the cache (a second call fetches nothing)."""
+    if spec.startswith("upload:") and "|" in spec:  # an upload: "upload:<audiobook id>|<stored path>"
+        spec = spec.split("|", 1)[1]
     source = classify(spec)
     if source.kind == "path":
         path = Path(source.value)

@@ -194,6 +194,8 @@ def _finish_upload(session: Session, book_id: str, *, error: str | None = None,
     job = _upload_conversion_job(session, book_id)
     if job is None:
         return
+    if error is not None and job.status == "completed":
+        return  # a later step (subtitles, pictures) failing does not undo a delivered audiobook
     now = utcnow()
     audiobook = job.audiobook
     if error is not None:

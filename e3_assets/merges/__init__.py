@@ -1,0 +1,33 @@
+"""Merges and uploads: the two other seed systems (003's merger, 002's upload app) inside E3.
+
+Merge jobs are their own dynamic partition set, ``merges`` (key ``mj-`` and the first 12 hex
+digits of the ``jobs`` row's id), not book partitions. A merge has no book text, no parse status,
+no narrator and no chunk plan: its input is a list of audio folders and its one output is an m4b.
+Making it a book would mean a ``titles`` row and an ``audiobook_production`` row whose steps
+(parse_novel, audio_generation, ...) it never runs, and the book job would try to parse, voice
+and illustrate it. As its own partition set it has exactly one asset, ``merged_m4b``, its status
+lives where the merger's seed keeps it (``jobs.status``/``log``), and its options in
+``<foundry>/_merges/<key>/options.json``.
+
+Uploads, on the other hand, *are* books: the ``uploads_sensor`` turns each pending ``audiobooks``
+row into the book partition ``up-<12 hex>`` and runs the audiobook assets on it; the book's steps
+mirror their progress and end onto ``conversion_jobs`` and ``audiobooks``.
+"""
+
+import dagster as dg
+
+from e3_assets.merges.assets import merged_m4b
+from e3_assets.merges.uploads import build_uploads_sensor
+
+assets = [merged_m4b]
+
+merge_job = dg.define_asset_job(
+    "merge_job",
+    selection=dg.AssetSelection.assets(merged_m4b),
+    description="Merge one job's audio folders into a chaptered m4b (one partition of `merges`).",
+)
+jobs = [merge_job]
+
+
+def build_sensors(audiobook_job) -> list:
+    return [build_uploads_sensor(audiobook_job)]
