@@ -22,7 +22,7 @@ import json
 import os
 import wave
 from collections.abc import Callable
-from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import get_context
 from pathlib import Path
@@ -222,7 +222,7 @@ def _run_pool(todo: dict[Path, str], spec: dict[str, Any], procs: int, threads: 
     try:
         pending = {pool.submit(_worker_job, text, str(out)): out for out, text in todo.items()}
         while pending:
-            finished, _ = wait(pending, return_when=FIRST_EXCEPTION)
+            finished, _ = wait(pending, return_when=FIRST_COMPLETED)  # report each chunk as it lands
             for fut in finished:
                 out = pending.pop(fut)
                 try:

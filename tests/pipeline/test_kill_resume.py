@@ -50,7 +50,9 @@ def test_kill_midway_then_rerun_completes(e3_env):
     proc.wait(timeout=30)
 
     chunks_dir = e3_env / "foundry" / "lamps" / "audiobook" / "audio_chunks"
-    finished = {p.stem for p in chunks_dir.glob("*.json")}
+    finished = {p.stem for p in chunks_dir.glob("*.json") if not p.name.startswith(".")}
+    total = book_status(engine, "lamps")["total_chunks"]
+    assert killed_at <= len(finished) < total, "the kill must land while chunks are still being voiced"
     # No truncated file under a final name: every final audio file has its sidecar, and its
     # sidecar's sample count matches what the file decodes to.
     from e3.media.m4b import count_samples
@@ -68,4 +70,5 @@ def test_kill_midway_then_rerun_completes(e3_env):
     assert status["audio_jobs_completed"] == status["total_chunks"]
     # Chunks finished before the kill were reused, not synthesized again.
     assert finished <= {p.stem for p in chunks_dir.glob("*.json")}
+    assert status["audio_jobs_completed"] == total
     assert Path(e3_env / "foundry" / "lamps" / "audiobook" / "combined" / "lamps.m4b").is_file()
