@@ -1,0 +1,100 @@
+"""The ComfyUI resource: which server (or which external workers) makes the pictures.
+
+Fields default to ``None`` = read E3's settings when a run starts:
+
+- ``url``: ``E3_COMFYUI_URL``; unset means no server, and pictures come from the offline painter;
+- ``external_workers``: ``E3_COMFYUI_EXTERNAL_WORKERS`` (1/true/yes); the assets then only
+  enqueue jobs and wait for ``e3 worker comfyui --url URL`` processes, one per server;
+- ``checkpoint``: ``E3_COMFYUI_CHECKPOINT``, the model file set on the workflow's "Checkpoint" node;
+- ``workflow``: ``E3_COMFYUI_WORKFLOW``, a shipped workflow name or an API-format JSON path
+  (default ``sdxl_text_to_image``);
+- ``retry_limit`` / ``lease_seconds`` / ``timeout``: ``E3_COMFYUI_RETRY_LIMIT`` (3),
+  ``E3_COMFYUI_LEASE_SECONDS`` (300), ``E3_COMFYUI_TIMEOUT`` (3600 s for a whole batch).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import dagster as dg
+from pydantic import Field
+
+from e3.config import getenv
+from e3.errors import ConfigError
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def _number(name: str, value, default: float, cast=float):
+    raw = value if value is not None else getenv(name)
+    if raw is None:
+        return cast(default)
+    try:
+        number = cast(raw)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{name} must be a number, not {raw!r}") from None
+    if number <= 0:
+        raise ConfigError(f"{name} must be positive, not {raw!r}")
+    return number
+
+
+class ComfyUIResource(dg.ConfigurableResource):
+    """A ComfyUI server and the ``comfyui_jobs`` queue that feeds it."""
+
+    url: str | None = Field(default=None, description="ComfyUI base URL; default E3_COMFYUI_URL "
+                                                      "(unset: the offline painter).")
+    external_workers: bool | None = Field(default=None, description="Only enqueue and wait for `e3 worker "
+                                                                    "comfyui`; default E3_COMFYUI_EXTERNAL_WORKERS.")
+    checkpoint: str | None = Field(default=None, description="Checkpoint file; default E3_COMFYUI_CHECKPOINT "
+                                                             "(unset: the workflow's own).")
+    workflow: str | None = Field(default=None, description="Workflow name or API-format JSON path; default "
+                                                           "E3_COMFYUI_WORKFLOW or sdxl_text_to_image.")
+    retry_limit: int | None = Field(default=None, description="Attempts per job; default E3_COMFYUI_RETRY_LIMIT or 3.")
+    lease_seconds: float | None = Field(default=None, description="Worker lease; default E3_COMFYUI_LEASE_SECONDS "
+                                                                  "or 300.")
+    timeout: float | None = Field(default=None, description="Seconds to wait for a batch; default "
+                                                            "E3_COMFYUI_TIMEOUT or 3600.")
+    unreachable_backoff: float = Field(default=5.0, description="Pause after a server that cannot be reached.")
+
+    def resolved_url(self) -> str | None:
+        return self.url or getenv("E3_COMFYUI_URL")
+
+    def uses_external_workers(self) -> bool:
+        if self.external_workers is not None:
+            return self.external_workers
+        raw = (getenv("E3_COMFYUI_EXTERNAL_WORKERS") or "").lower()
+        if raw not in _TRUE | _FALSE:
+            raise ConfigError(f"E3_COMFYUI_EXTERNAL_WORKERS must be true or false, not {raw!r}")
+        return raw in _TRUE
+
+    def resolved_checkpoint(self) -> str | None:
+        return self.checkpoint or getenv("E3_COMFYUI_CHECKPOINT")
+
+    def resolved_workflow(self) -> str:
+        from e3.pictures.generate import DEFAULT_WORKFLOW
+
+        return self.workflow or getenv("E3_COMFYUI_WORKFLOW") or DEFAULT_WORKFLOW
+
+    def enabled(self) -> bool:
+        """True when pictures go through ComfyUI (a URL, or external workers), not the painter."""
+        return bool(self.resolved_url()) or self.uses_external_workers()
+
+    def provider(self) -> str:
+        """The ``visual_provider`` of new pictures: ``comfyui`` or ``dummy`` (the offline painter)."""
+        from e3.pictures.painter import PROVIDER
+
+        return "comfyui" if self.enabled() else PROVIDER
+
+    def generate_images(self, requests: Sequence, *, engine, priority: int = 100,
+                        on_done: Callable | None = None, log: Callable[[str], None] = print) -> list:
+        """``e3.pictures.generate.generate_images`` with this resource's settings."""
+        from e3.pictures.generate import generate_images
+
+        return generate_images(
+            requests, engine=engine, comfyui_url=self.resolved_url(), workflow=self.resolved_workflow(),
+            checkpoint=self.resolved_checkpoint(), external_workers=self.uses_external_workers(),
+            priority=priority, timeout=_number("E3_COMFYUI_TIMEOUT", self.timeout, 3600),
+            on_done=on_done, log=log, retry_limit=_number("E3_COMFYUI_RETRY_LIMIT", self.retry_limit, 3, int),
+            lease_seconds=_number("E3_COMFYUI_LEASE_SECONDS", self.lease_seconds, 300),
+            unreachable_backoff=self.unreachable_backoff)
