@@ -1,0 +1,105 @@
+"""The narrated book video: illustrations at their chapter positions over the m4b, chapters, subtitles."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from e3.catalog.status import book_status
+from e3.demo_book import write_epub
+from e3.foundry import Foundry
+from tests.pipeline.helpers import catalog_engine, materialize, register
+
+TINY = [
+    ("Chapter One", ["The lamp was lit at six. Mara climbed the wall with her oil can.",
+                     "Nine lamps stood along the quay, and each one hummed in the wind."]),
+    ("Chapter Two", ["The fog came in from the north and covered the boats.",
+                     "Everyone in town brought a lantern to the harbour that night."]),
+]
+NARRATION = ["book_source", "parsed_chapters", "narration_chunks", "audio_chunks", "audiobook_m4b", "subtitles"]
+
+
+@pytest.fixture
+def tiny_book(e3_env, monkeypatch):
+    monkeypatch.setenv("E3_VIDEO_SIZE", "320x180")
+    monkeypatch.setenv("E3_IMAGE_WIDTH", "320")
+    monkeypatch.setenv("E3_IMAGE_HEIGHT", "180")
+    monkeypatch.delenv("E3_BOOK_VIDEO_PER_CHAPTER", raising=False)
+    src = write_epub(e3_env / "src" / "tiny.epub", "Tiny Lamps", "E3 Tests", TINY, year="2026")
+    register("tiny", str(src), title="Tiny Lamps")
+    return Foundry(e3_env / "foundry").book("tiny")
+
+
+def test_shots_follow_chapter_positions_and_start_with_the_cover(tmp_path):
+    from e3_assets.video.book import Mark, Shot, plan_shots, scene_positions
+
+    marks = [Mark("One", 0.0, 20.0), Mark("Two", 20.0, 60.0)]
+    prompts = {"scenes": [{"chapter_index": 0, "scene_index": 0}, {"chapter_index": 0, "scene_index": 1},
+                          {"chapter_index": 2, "scene_index": 0, "position": 0.5},
+                          {"chapter_index": 1, "scene_index": 0}]}
+    images = [tmp_path / n for n in ("scene-001-1-aaaa.png", "scene-001-2-bbbb.png", "scene-003-1-cccc.png",
+                                     "scene-002-1-dddd.png")]
+    cover = tmp_path / "cover.png"
+    # parsed chapter 1 has no narration (e.g. a title page): its picture is left out
+    shots = plan_shots(images, scene_positions(prompts), {0: 0, 2: 1}, marks, cover)
+    assert shots == [Shot(0.0, images[0]), Shot(10.0, images[1]), Shot(40.0, images[2])]
+    assert plan_shots([], {}, {0: 0}, marks, cover) == [Shot(0.0, cover)]
+
+
+def _video_info(path: Path) -> dict:
+    from e3.video.render import probe_video
+
+    return probe_video(path)
+
+
+def test_book_video_has_the_books_chapters_and_subtitles(e3_env, tiny_book, monkeypatch):
+    with dg.instance_for_test() as instance:
+        result = materialize(instance, "tiny", [*NARRATION, "image_prompts", "illustrations", "book_video"])
+        assert result.success
+        video = tiny_book.videos / "tiny.mp4"
+        info = _video_info(video)
+        assert [c["title"] for c in info["chapters"]] == ["Chapter One", "Chapter Two"]
+        assert info["subtitle_codec"] == "mov_text"
+        assert (info["codec"], info["profile"], info["width"], info["height"]) == ("h264", "High", 320, 180)
+        assert (info["audio_codec"], info["sample_rate"]) == ("aac", 48000)
+        m4b = _video_info(tiny_book.m4b("tiny"))
+        assert abs(info["duration"] - m4b["duration"]) < 0.3
+        meta = {k: v.value for k, v in result.asset_materializations_for_node("book_video")[-1].metadata.items()}
+        assert meta["illustrations"] >= 2 and meta["slides"] >= 2  # the pictures, not only the cover
+        status = book_status(catalog_engine(), "tiny")
+        assert status["video_generation_status"] == "completed" and status["total_videos_created"] == 1
+
+        mtime = video.stat().st_mtime_ns
+        assert materialize(instance, "tiny", ["book_video"]).success
+        assert video.stat().st_mtime_ns == mtime, "an unchanged book is not rendered again"
+
+        monkeypatch.setenv("E3_BOOK_VIDEO_PER_CHAPTER", "1")
+        assert materialize(instance, "tiny", ["book_video"]).success
+        parts = sorted(tiny_book.videos.glob("*.mp4"))
+        assert [p.name for p in parts] == ["tiny-ch001.mp4", "tiny-ch002.mp4"]
+        for part, title in zip(parts, ["Chapter One", "Chapter Two"]):
+            chapters = _video_info(part)["chapters"]
+            assert [c["title"] for c in chapters] == [title]
+        assert book_status(catalog_engine(), "tiny")["total_videos_created"] == 2
+    assert not [p for p in tiny_book.videos.iterdir() if p.name.startswith(".")]
+
+
+def test_a_book_without_illustrations_shows_its_cover(e3_env, tiny_book):
+    with dg.instance_for_test() as instance:
+        assert materialize(instance, "tiny", [*NARRATION, "book_video"]).success
+    info = _video_info(tiny_book.videos / "tiny.mp4")
+    assert len(info["chapters"]) == 2 and info["subtitle_codec"] == "mov_text"
+    assert (tiny_book.images / "video-cover.png").is_file() or any(tiny_book.images.glob("cover.*"))
+
+
+def test_book_video_without_narration_fails_with_the_reason(e3_env, tiny_book):
+    with dg.instance_for_test() as instance:
+        result = materialize(instance, "tiny", ["book_source", "parsed_chapters", "book_video"],
+                             raise_on_error=False)
+    assert not result.success
+    status = book_status(catalog_engine(), "tiny")
+    assert status["video_generation_status"] == "failed"
+    assert "m4b sidecar not found" in status["last_error"]["message"]
+    assert not (tiny_book.videos / "tiny.mp4").exists()
