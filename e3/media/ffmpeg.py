@@ -54,7 +54,8 @@ _DURATION = re.compile(rb"Duration:\s*(\d+):(\d+):(\d+(?:\.\d+)?)")
 
 
 def probe_duration(path: Path | str) -> float:
-    """Duration in seconds: mutagen when it knows the format, else ``ffmpeg -i`` output."""
+    """Duration in seconds: mutagen when it knows the format, else ``ffmpeg -i`` output, else (a
+    header without a length) by decoding."""
     path = Path(path)
     if not path.is_file():
         raise FFmpegError(f"{path}: no such file")
@@ -70,6 +71,9 @@ def probe_duration(path: Path | str) -> float:
                           capture_output=True)
     m = _DURATION.search(proc.stderr)
     if not m:
+        if b"Audio:" in proc.stderr:
+            # A stream written without its length in the header (e.g. FLAC piped to stdout).
+            return decode_duration(path)
         raise FFmpegError(f"{path.name}: cannot read its duration (not a media file?)")
     h, mi, s = m.groups()
     return int(h) * 3600 + int(mi) * 60 + float(s)

@@ -19,6 +19,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
+
+from e3.media.ffmpeg import probe_duration
 import sqlalchemy as sa
 
 from e3.catalog.models import AudioTrack, Image, RenderTask, VideoJob
@@ -257,6 +259,9 @@ def music_tracks(context: dg.AssetExecutionContext, catalog: CatalogResource,
         for orphan in folder.glob("track-*"):
             if orphan.name not in keep:
                 orphan.unlink(missing_ok=True)
+        for spec in specs:
+            # What the file really holds: a ComfyUI model may return a little more or less than asked.
+            spec["seconds"] = round(probe_duration(spec["out"]), 2)
         with catalog.session() as s, s.begin():
             s.execute(sa.delete(AudioTrack).where(AudioTrack.video_job_id == job.id))
             for spec in specs:

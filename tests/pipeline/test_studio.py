@@ -362,3 +362,31 @@ def _tone(path: Path, seconds: float, freq: float) -> None:
         frames = b"".join(struct.pack("<hh", v, v) for v in
                           (int(8000 * math.sin(2 * math.pi * freq * n / rate)) for n in range(int(seconds * rate))))
         w.writeframes(frames)
+
+
+def test_music_from_a_comfyui_audio_workflow(run, studio, monkeypatch):
+    """E3_MUSIC_PROVIDER=comfyui: the ACE-Step workflow runs through the queue on the server."""
+    from e3.catalog.models import ComfyUIJob
+    from e3.media.ffmpeg import decode_duration
+    from tests.pictures.fake_comfyui import FakeComfyUI
+
+    key = _new_job(run)
+    with FakeComfyUI(unets=["acestep_v1.5_turbo.safetensors"], max_audio_seconds=10) as fake:
+        monkeypatch.setenv("E3_COMFYUI_URL", fake.url)
+        monkeypatch.setenv("E3_MUSIC_PROVIDER", "comfyui")
+        with dg.instance_for_test() as instance:
+            result = materialize(instance, key, ["video_plan", "music_tracks"], partitions="video_jobs")
+    assert result.success
+    job = _job(key)
+    with Session(catalog_engine()) as s:
+        tracks = s.scalars(sa.select(AudioTrack).where(AudioTrack.video_job_id == job.id)
+                           .order_by(AudioTrack.order_index)).all()
+        jobs = s.scalars(sa.select(ComfyUIJob).where(ComfyUIJob.job_type == "audio")).all()
+    assert [t.order_index for t in tracks] == list(range(1, 21))
+    assert {t.provider for t in tracks} == {"comfyui"}
+    assert len(jobs) == 20 and {j.status for j in jobs} == {"done"}
+    planned = {p["order_index"]: p["duration_minutes"] for p in job.prompts_json["music_prompts"]}
+    for track in tracks:
+        real = decode_duration(track.local_file_path)
+        assert abs(real - float(track.duration_seconds)) < 0.1
+        assert abs(real - planned[track.order_index]) < 0.1  # scaled: one second per minute
