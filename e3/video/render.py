@@ -4,23 +4,30 @@
 H.264 High yuv420p (bt709-tagged, closed GOPs) + AAC-LC 48 kHz stereo, ``+faststart``, one chapter
 per slide, optional soft (mov_text) or burned-in (libass) subtitles.
 
-How it stays fast (see DESIGN.md "Still-image video"):
+How it stays fast (see DESIGN.md "Still-image video"; measured numbers in ``bench/render.py``):
 
 * Video: every still is composited once (Pillow: fit + letterbox on a blurred, darkened copy of
-  itself, never stretched) and encoded ONCE as a one-GOP clip of ``keyint`` seconds (closed GOP,
-  ``-bf 0``), fed at ``-framerate 1`` and raised to the output rate with the ``fps`` filter. Each
-  crossfade is its own short clip (``xfade`` between the two stills). The long still parts are the
-  clip repeated by the concat demuxer and stream-copied; the last repeat is cut with ``outpoint``
-  (no B-frames, so dropping trailing frames is safe). Every clip uses identical x264 settings, so
-  they share one SPS/PPS and join cleanly.
+  itself, never stretched), converted once to raw bt709 yuv420p and encoded ONCE as a one-GOP raw
+  H.264 clip of ``keyint`` seconds (closed GOP, ``-bf 0``). Each crossfade is its own short clip
+  (``xfade`` between the two raw stills; default 0.5 s). The clips are joined at the byte level as
+  Annex B: the long still parts are the clip repeated, the last repeat cut at a frame boundary (no
+  B-frames, so dropping trailing frames is safe), and the joined stream is piped into one
+  stream-copy mux. (The concat demuxer decodes frames of every entry it opens, ~20 ms each: 20 CPU-s
+  for the ~900 entries of an hour.) Every clip uses identical x264 settings, so all share one
+  SPS/PPS; this is checked, not assumed.
 * Audio: each track is decoded once to raw float PCM (exact sample counts, so slide lengths are
   exact); tracks are joined as PCM (optionally with ``acrossfade``); loudness is measured with
-  ``ebur128`` (cheap) and applied as a linear gain plus a limiter only when peaks need it. AAC is
-  encoded once, in ``workers`` parallel pieces split on AAC frame boundaries: each piece is
+  ``ebur128`` (cheap) and applied as a linear gain plus a limiter only when peaks need it. AAC
+  (``-aac_coder fast`` by default: ~1.6x cheaper than twoloop, about the same error at 192k) is
+  encoded once, in parallel pieces of a few minutes split on AAC frame boundaries: each piece is
   encoded with one second of real audio before and after it, and only the packets whose MDCT
   windows lie wholly on real audio are kept, so the joined packet stream decodes like a single
   encode (no priming/padding click at the joins; ``tests/video/test_render.py`` checks it).
-* Everything streams through ffmpeg processes and temp files; Python never holds media in memory.
+* Scheduling: one pool of ``workers`` threads (default: CPU count), each running one ffmpeg
+  process at a time, takes the most urgent ready job first: track decodes, then the loudness pass,
+  then AAC pieces, then stills and crossfades; a job is queued only once its inputs exist.
+* Everything streams through ffmpeg processes and temp files; Python never holds more than one
+  still (or one short clip while indexing its frames) in memory.
 * The MP4 is written to a temp name beside ``out`` and renamed at the end (atomic).
 
 Burned-in subtitles (``burn_subtitles=True``) force one full re-encode of every frame (the text
@@ -30,8 +37,10 @@ changes the pixels), so they cost roughly the naive single-pass time; soft subti
 from __future__ import annotations
 
 import concurrent.futures as cf
+import itertools
 import math
 import os
+import queue
 import re
 import shutil
 import subprocess
@@ -50,6 +59,8 @@ CHANNELS = 2
 _BYTES_PER_FRAME = 4 * CHANNELS  # f32le interleaved
 _AAC_FRAME = 1024
 _PIECE_MARGIN = 48 * _AAC_FRAME  # ~1 s of real audio around each parallel piece
+_PIECE_SECONDS = 240  # AAC pieces of <= 4 min: small jobs keep every worker busy to the end
+_R_DECODE, _R_MEASURE, _R_AUDIO, _R_VIDEO = range(4)  # job ranks: the audio chain is the critical path
 IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".webp")
 AUDIO_EXTS = (".mp3", ".m4a", ".aac", ".wav", ".flac", ".ogg", ".opus")
 COLOR_TAGS = "setparams=color_primaries=bt709:color_trc=bt709:colorspace=bt709:range=tv"
@@ -135,9 +146,90 @@ class _Log:
         return err.decode("utf-8", "replace")
 
 
+class _Jobs:
+    """``workers`` threads that run the most urgent queued job first (lower rank; FIFO within one).
+
+    Jobs never block on other jobs: a dependent job is queued by ``after`` only once its inputs are
+    done, so a pool of any size cannot deadlock. ``close`` cancels what has not started.
+    """
+
+    def __init__(self, workers: int) -> None:
+        self._q: queue.PriorityQueue = queue.PriorityQueue()
+        self._seq = itertools.count()
+        self._closed = False
+        self._threads = [threading.Thread(target=self._work, daemon=True, name=f"e3render-{k}")
+                         for k in range(workers)]
+        for t in self._threads:
+            t.start()
+
+    def _put(self, rank: float, fut: cf.Future | None, fn: Callable | None, args: tuple) -> None:
+        self._q.put((rank, next(self._seq), fut, fn, args))
+
+    def submit(self, rank: int, fn: Callable, *args) -> cf.Future:
+        fut: cf.Future = cf.Future()
+        self._put(rank, fut, fn, args)
+        return fut
+
+    def after(self, deps: Sequence[cf.Future], rank: int, fn: Callable, *args) -> cf.Future:
+        """Queue ``fn(*args)`` once every future in ``deps`` is done; a failed input fails it too."""
+        fut: cf.Future = cf.Future()
+        left = [len(deps)]
+        lock = threading.Lock()
+
+        def run():
+            for d in deps:
+                d.result()  # all done: re-raises the first failed input
+            return fn(*args)
+
+        def one_done(_: cf.Future) -> None:
+            with lock:
+                left[0] -= 1
+                ready = left[0] == 0
+            if ready:
+                self._put(rank, fut, run, ())
+
+        if not deps:
+            self._put(rank, fut, run, ())
+        for d in deps:
+            d.add_done_callback(one_done)
+        return fut
+
+    def _work(self) -> None:
+        while True:
+            _, _, fut, fn, args = self._q.get()
+            if fut is None:
+                return
+            if self._closed:
+                fut.cancel()
+                continue
+            if not fut.set_running_or_notify_cancel():
+                continue
+            try:
+                result = fn(*args)
+            except BaseException as exc:  # delivered to whoever waits on the future
+                fut.set_exception(exc)
+            else:
+                fut.set_result(result)
+
+    def close(self) -> None:
+        """Cancel queued jobs, let running ones (one ffmpeg each) finish, stop the threads."""
+        self._closed = True
+        for _ in self._threads:
+            self._put(math.inf, None, None, ())
+        for t in self._threads:
+            t.join()
+        while True:
+            try:
+                _, _, fut, _, _ = self._q.get_nowait()
+            except queue.Empty:
+                break
+            if fut is not None:
+                fut.cancel()
+
+
 # --------------------------------------------------------------------------------------- images
 
-def _composite(src: Path, dst: Path, width: int, height: int, background: str) -> None:
+def _composite(src: Path, width: int, height: int, background: str):
     """Fit ``src`` into width x height without stretching; fill the rest (blur or a colour)."""
     from PIL import Image, ImageFilter, ImageOps
 
@@ -148,18 +240,28 @@ def _composite(src: Path, dst: Path, width: int, height: int, background: str) -
     except Exception as exc:  # Pillow raises many types for bad files
         raise RenderError(f"{src}: unreadable image ({exc.__class__.__name__}: {exc})") from None
     if im.size == (width, height):
-        canvas = im
+        return im
+    fit = ImageOps.contain(im, (width, height), Image.Resampling.LANCZOS)
+    if background == "blur":
+        # blur a small copy then upscale: same look as a big radius, a fraction of the cost
+        small = ImageOps.fit(im, (max(16, width // 16), max(9, height // 16)), Image.Resampling.BILINEAR)
+        small = small.filter(ImageFilter.GaussianBlur(2)).point(lambda v: int(v * 0.45))
+        canvas = small.resize((width, height), Image.Resampling.BICUBIC)
     else:
-        fit = ImageOps.contain(im, (width, height), Image.Resampling.LANCZOS)
-        if background == "blur":
-            # blur a small copy then upscale: same look as a big radius, a fraction of the cost
-            small = ImageOps.fit(im, (max(16, width // 16), max(9, height // 16)), Image.Resampling.BILINEAR)
-            small = small.filter(ImageFilter.GaussianBlur(2)).point(lambda v: int(v * 0.45))
-            canvas = small.resize((width, height), Image.Resampling.BICUBIC)
-        else:
-            canvas = Image.new("RGB", (width, height), background)
-        canvas.paste(fit, ((width - fit.width) // 2, (height - fit.height) // 2))
-    canvas.save(dst, format="PNG", compress_level=1)
+        canvas = Image.new("RGB", (width, height), background)
+    canvas.paste(fit, ((width - fit.width) // 2, (height - fit.height) // 2))
+    return canvas
+
+
+def _still_yuv(src: Path, dst: Path, width: int, height: int, background: str, log: _Log) -> None:
+    """Composite ``src`` and store it as ONE raw bt709 tv-range yuv420p frame (read by the encoders).
+
+    Raw frames cost no PNG compression here and no PNG decoding/scaling per clip later.
+    """
+    canvas = _composite(src, width, height, background)
+    log.run(["-v", "error", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}", "-i", "pipe:0",
+             "-vf", _colour(width, height), "-frames:v", "1", "-f", "rawvideo", str(dst)],
+            what=f"converting {Path(src).name}", stdin_feed=lambda: iter([canvas.tobytes()]))
 
 
 # --------------------------------------------------------------------------------------- audio
@@ -271,7 +373,7 @@ def _adts_frames(path: Path):
 
 def _encode_audio(segments: list[tuple[Path, int]], total: int, gain_db: float, limit: bool,
                   out_adts: Path, workdir: Path, pieces: int, bitrate: str, aac_coder: str,
-                  log: _Log, pool: cf.Executor) -> list[cf.Future]:
+                  log: _Log, jobs: _Jobs, rank: int) -> list[cf.Future]:
     """Encode the joined PCM to one ADTS stream, in ``pieces`` parallel parts joined cleanly.
 
     Packet j of an encode starting at sample a covers samples [a+(j-1)*1024, a+(j+1)*1024)
@@ -283,7 +385,7 @@ def _encode_audio(segments: list[tuple[Path, int]], total: int, gain_db: float, 
     frames = math.ceil(total / _AAC_FRAME)
     pieces = max(1, min(pieces, frames // (4 * _PIECE_MARGIN // _AAC_FRAME) or 1))
     bounds = [round(frames * k / pieces) * _AAC_FRAME for k in range(pieces)] + [total]
-    jobs = []
+    parts = []
     for k in range(pieces):
         a = max(0, bounds[k] - _PIECE_MARGIN)
         e = total if k == pieces - 1 else min(total, bounds[k + 1] + _PIECE_MARGIN)
@@ -295,13 +397,12 @@ def _encode_audio(segments: list[tuple[Path, int]], total: int, gain_db: float, 
             args += ["-af", ",".join(af)]
         args += ["-c:a", "aac", "-b:a", bitrate, "-aac_coder", aac_coder, "-f", "adts", str(dst)]
         feed = (lambda a=a, e=e: _byte_ranges(segments, a, e))
-        fut = pool.submit(log.run, args, f"encoding audio piece {k + 1}/{pieces}", feed)
-        jobs.append((fut, dst, keep_from, keep_n))
+        fut = jobs.submit(rank, log.run, args, f"encoding audio piece {k + 1}/{pieces}", feed)
+        parts.append((fut, dst, keep_from, keep_n))
 
     def join() -> None:
         with open(out_adts, "wb") as out:
-            for fut, dst, keep_from, keep_n in jobs:
-                fut.result()
+            for _, dst, keep_from, keep_n in parts:
                 for j, frame in enumerate(_adts_frames(dst)):
                     if j < keep_from:
                         continue
@@ -310,17 +411,25 @@ def _encode_audio(segments: list[tuple[Path, int]], total: int, gain_db: float, 
                     out.write(frame)
                 dst.unlink()
 
-    return [f for f, *_ in jobs] + [pool.submit(join)]
+    futs = [f for f, *_ in parts]
+    return futs + [jobs.after(futs, rank, join)]
 
 
 # --------------------------------------------------------------------------------------- video
 
-def _x264_args(fps: int, gop: int, preset: str, crf: int) -> list[str]:
-    # identical for every clip so all share one SPS/PPS and join by stream copy
+# x264 analysis that only changes how hard the encoder searches (not the SPS/PPS): stills and fades
+# have no motion, so a diamond full-pel search with no sub-pel refinement loses ~0.1 dB PSNR and
+# saves ~35% of the encoder's time. Intra 8x8/4x4 stay on for the detail of the stills.
+FAST_X264_PARAMS = "subme=0:me=dia:partitions=i8x8,i4x4"
+
+
+def _x264_args(fps: int, gop: int, preset: str, crf: int, params: str = "") -> list[str]:
+    # identical for every clip so all share one SPS/PPS and join by byte concatenation
+    x264_params = ":".join(p for p in ("open-gop=0", params) if p)
     return ["-c:v", "libx264", "-preset", preset, "-tune", "stillimage", "-crf", str(crf),
             "-profile:v", "high", "-pix_fmt", "yuv420p", "-bf", "0", "-g", str(gop),
-            "-keyint_min", str(gop), "-sc_threshold", "0", "-x264-params", "open-gop=0",
-            "-threads", "1", "-r", str(fps), "-video_track_timescale", str(fps * 512),
+            "-keyint_min", str(gop), "-sc_threshold", "0", "-x264-params", x264_params,
+            "-threads", "1", "-r", str(fps),
             "-color_primaries", "bt709", "-color_trc", "bt709", "-colorspace", "bt709",
             "-color_range", "tv"]
 
@@ -330,37 +439,111 @@ def _colour(width: int, height: int) -> str:
             + COLOR_TAGS)
 
 
-def _still_clip(png: Path, dst: Path, frames: int, fps: int, width: int, height: int,
+def _raw_input(yuv: Path, fps: int, width: int, height: int) -> list[str]:
+    return ["-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", f"{width}x{height}", "-framerate", str(fps),
+            "-i", str(yuv)]
+
+
+# repeat the one decoded frame in the filter graph: re-reading the file (-stream_loop) queues a
+# 3 MB packet per frame in the demuxer and costs ~90 MB more per process at 1080p
+_HOLD = "loop=loop=-1:size=1"
+
+
+def _still_clip(yuv: Path, dst: Path, frames: int, fps: int, width: int, height: int,
                 x264: list[str], log: _Log) -> None:
-    log.run(["-v", "error", "-framerate", "1", "-loop", "1", "-i", str(png),
-             "-vf", f"{_colour(width, height)},fps={fps}", "-frames:v", str(frames), *x264,
-             "-an", str(dst)], what=f"encoding still {png.name}")
+    """One GOP of a raw still as raw H.264 (Annex B): an IDR, then P-frames."""
+    log.run(["-v", "error", *_raw_input(yuv, fps, width, height),
+             "-vf", f"{_HOLD},{COLOR_TAGS}", "-frames:v", str(frames), *x264,
+             "-an", "-f", "h264", str(dst)], what=f"encoding still {yuv.stem}")
 
 
 def _transition_clip(a: Path, b: Path, dst: Path, frames: int, fps: int, width: int, height: int,
                      x264: list[str], log: _Log) -> None:
-    secs = frames / fps
-    hold = math.ceil(secs) + 1
-    col = _colour(width, height)
-    graph = (f"[0]{col},fps={fps}[a];[1]{col},fps={fps}[b];"
-             f"[a][b]xfade=transition=fade:duration={secs:.6f}:offset=0,format=yuv420p,{COLOR_TAGS}")
-    log.run(["-v", "error", "-framerate", "1", "-loop", "1", "-t", str(hold), "-i", str(a),
-             "-framerate", "1", "-loop", "1", "-t", str(hold), "-i", str(b),
-             "-filter_complex", graph, "-frames:v", str(frames), *x264, "-an", str(dst)],
-            what=f"encoding crossfade {a.name} -> {b.name}")
+    """``frames`` frames fading from raw still ``a`` to raw still ``b`` (first frame is ``a``)."""
+    graph = (f"[0]{_HOLD}[a];[1]{_HOLD}[b];[a][b]xfade=transition=fade:duration={frames / fps:.6f}:offset=0,"
+             f"format=yuv420p,{COLOR_TAGS}")
+    log.run(["-v", "error", *_raw_input(a, fps, width, height), *_raw_input(b, fps, width, height),
+             "-filter_complex", graph, "-frames:v", str(frames), *x264, "-an", "-f", "h264", str(dst)],
+            what=f"encoding crossfade {a.stem} -> {b.stem}")
+
+
+@dataclass(frozen=True)
+class _Clip:
+    """A raw H.264 clip: where each frame (access unit) starts, and its parameter sets."""
+
+    path: Path
+    starts: list[int]  # byte offset of each access unit, in decoding order
+    size: int
+    param_sets: bytes  # SPS + PPS payloads, to prove every clip can share one decoder setup
+
+    def cut(self, frames: int) -> int:
+        """Bytes holding the first ``frames`` frames (a prefix of a P-only GOP decodes alone)."""
+        return self.starts[frames] if frames < len(self.starts) else self.size
+
+
+def _index_clip(path: Path, expect: int) -> _Clip:
+    """Find the access units of an x264 Annex B clip (one slice per frame, threads=1).
+
+    Start codes (00 00 01) cannot occur inside a NAL unit (emulation prevention), so splitting on
+    them is exact. A picture starts at a slice whose first_mb_in_slice is 0 (ue(v) 0 = bit '1'),
+    together with the SEI/SPS/PPS/AUD units right before it.
+    """
+    data = path.read_bytes()  # one short clip (a GOP), dropped on return
+    starts: list[int] = []
+    params: list[bytes] = []
+    pending = None
+    pos = data.find(b"\x00\x00\x01")
+    while pos != -1 and pos + 3 < len(data):
+        begin = pos - 1 if pos > 0 and data[pos - 1] == 0 else pos
+        nxt = data.find(b"\x00\x00\x01", pos + 3)
+        kind = data[pos + 3] & 0x1F
+        if kind in (1, 5):
+            if pos + 4 < len(data) and data[pos + 4] & 0x80:
+                starts.append(pending if pending is not None else begin)
+            pending = None
+        else:
+            if pending is None:
+                pending = begin
+            if kind in (7, 8):
+                params.append(data[pos + 3: len(data) if nxt == -1 else nxt].rstrip(b"\x00"))
+        pos = nxt
+    if len(starts) != expect or not starts or starts[0] != 0 or not params:
+        raise RenderError(f"{path.name}: expected {expect} H.264 frames with SPS/PPS, "
+                          f"found {len(starts)} (x264 output not understood)")
+    return _Clip(path, starts, len(data), b"".join(params))
+
+
+def _clip_bytes(parts: list[tuple[Path, int]], block: int = 1 << 20):
+    """Stream the first ``n`` bytes of each clip in ``parts``, in order: the joined Annex B video."""
+    for path, n in parts:
+        with open(path, "rb") as fh:
+            while n > 0:
+                chunk = fh.read(min(n, block))
+                if not chunk:
+                    raise RenderError(f"{path.name}: clip is shorter than its index")
+                n -= len(chunk)
+                yield chunk
+
+
+def _hold_chunks(hold: int, gop: int) -> list[int]:
+    """Split ``hold`` frames into GOP repeats; never end on a lone 1-frame GOP (IDR right after IDR)."""
+    chunks = [gop] * (hold // gop) + ([hold % gop] if hold % gop else [])
+    if len(chunks) >= 2 and chunks[-1] == 1 and gop > 2:
+        chunks[-2:] = [gop - 1, 2]
+    return chunks
 
 
 # --------------------------------------------------------------------------------------- main
 
 def render_video(slides: Sequence[Slide], out: Path, *, width: int = 1920, height: int = 1080,
-                 fps: int = 24, crossfade: float = 1.0, chapters: bool = True,
+                 fps: int = 24, crossfade: float = 0.5, chapters: bool = True,
                  subtitles: Path | None = None, burn_subtitles: bool = False,
                  audio_gain_db: float | None = None, loudness_target: float | None = None,
                  audio_crossfade: float = 0.0, workers: int | None = None,
                  progress: Callable[[float, str], None] | None = None,
                  workdir: Path | None = None, keyint: int = 4, preset: str = "veryfast",
-                 crf: int = 20, audio_bitrate: str = "192k", aac_coder: str = "twoloop",
-                 background: str = "blur") -> RenderResult:
+                 crf: int = 20, audio_bitrate: str = "192k", aac_coder: str = "fast",
+                 background: str = "blur", x264_params: str = FAST_X264_PARAMS) -> RenderResult:
     """Render ``slides`` to an MP4 at ``out`` (atomically) and return what was made.
 
     - Each image shows for its audio's length (exact, from decoded samples); ``crossfade`` seconds
@@ -372,7 +555,9 @@ def render_video(slides: Sequence[Slide], out: Path, *, width: int = 1920, heigh
     - ``subtitles``: an SRT/ASS file; soft mov_text track, or burned in (``burn_subtitles``,
       which re-encodes every frame: slow, like a naive render).
     - ``keyint`` seconds per GOP decides file size (one IDR per ``keyint`` s); ``preset``/``crf``
-      are x264's. ``workers`` = parallel ffmpeg jobs (default: CPU count).
+      are x264's, ``x264_params`` extra x264 options for every clip (default: the cheap motion
+      search of ``FAST_X264_PARAMS``; "" for the preset's own). ``aac_coder`` "fast" (default) or
+      "twoloop" (~1.6x the CPU). ``workers`` = parallel ffmpeg jobs (default: CPU count).
     - ``progress(fraction, message)`` is called as jobs finish.
 
     Raises RenderError (bad/mismatched input, naming the file; or an ffmpeg failure).
@@ -406,23 +591,27 @@ def render_video(slides: Sequence[Slide], out: Path, *, width: int = 1920, heigh
                 done[0] += 1
                 progress(min(1.0, done[0] / total_jobs[0]), msg)
 
+    gop = keyint * fps
+    x264 = _x264_args(fps, gop, preset, crf, x264_params)
+    raws = [work / f"track_{i:03d}.f32" for i in range(n)]
+    yuvs = [work / f"still_{i:03d}.yuv" for i in range(n)]
+    clips = [work / f"still_{i:03d}.h264" for i in range(n)]
+    trans = [work / f"xfade_{i:03d}.h264" for i in range(n)]
+    jobs = _Jobs(workers)
     try:
-        with cf.ThreadPoolExecutor(max_workers=workers) as pool:
-            gop = keyint * fps
-            x264 = _x264_args(fps, gop, preset, crf)
-            total_jobs[0] = 3 * n + 3  # refined once the timeline is planned
-            # 1. decode tracks (needed to plan) first, then stills, all in the same pool
-            raw_futs = [pool.submit(_decode_track, s, work / f"track_{i:03d}.f32", log)
-                        for i, s in enumerate(slides)]
-            pngs = [work / f"still_{i:03d}.png" for i in range(n)]
-            clips = [work / f"still_{i:03d}.mp4" for i in range(n)]
+        try:
+            total_jobs[0] = 4 * n + 3  # refined once the timeline is planned
+            # 1. decode tracks (needed to plan) first; stills wait behind them and the audio work
+            raw_futs = [jobs.submit(_R_DECODE, _decode_track, s, raws[i], log) for i, s in enumerate(slides)]
 
-            def still(i: int) -> None:
-                _composite(Path(slides[i].image), pngs[i], width, height, background)
-                _still_clip(pngs[i], clips[i], gop, fps, width, height, x264, log)
+            def still(i: int) -> _Clip:
+                _still_yuv(Path(slides[i].image), yuvs[i], width, height, background, log)
+                _still_clip(yuvs[i], clips[i], gop, fps, width, height, x264, log)
+                clip = _index_clip(clips[i], gop)
                 tick(f"still {i + 1}/{n}")
+                return clip
 
-            still_futs = [pool.submit(still, i) for i in range(n)]
+            still_futs = [jobs.submit(_R_VIDEO, still, i) for i in range(n)]
             counts = [f.result() for f in raw_futs]
             for _ in counts:
                 tick("audio decoded")
@@ -443,14 +632,26 @@ def render_video(slides: Sequence[Slide], out: Path, *, width: int = 1920, heigh
             xf = min(xf, min(seg) // 2)  # never eat a whole slide
             xf = 0 if xf < 2 else xf
 
-            # 3. audio: join + measure, then parallel AAC pieces (queued behind the stills)
+            # 3. crossfade clips: queued as soon as both stills exist
+            trans_futs: list[cf.Future] = []
+            if xf:
+                def transition(i: int) -> _Clip:
+                    _transition_clip(yuvs[i - 1], yuvs[i], trans[i], xf, fps, width, height, x264, log)
+                    clip = _index_clip(trans[i], xf)
+                    tick(f"crossfade {i}/{n - 1}")
+                    return clip
+
+                trans_futs = [jobs.after([still_futs[i - 1], still_futs[i]], _R_VIDEO, transition, i)
+                              for i in range(1, n)]
+
+            # 4. audio: join + measure, then parallel AAC pieces (ahead of the video jobs still queued)
             measure = loudness_target is not None
+            pieces = max(workers, math.ceil(total / (SAMPLE_RATE * _PIECE_SECONDS)))
             total_jobs[0] = 2 * n + (n - 1 if xf else 0) + (1 if measure or xs else 0) + 2
-            raws = [work / f"track_{i:03d}.f32" for i in range(n)]
             mixed = work / "mixed.f32"
             lufs = peak = None
             if measure or (xs and n > 1):
-                lufs, peak = pool.submit(_mix_and_measure, raws, xs, measure, mixed, log).result()
+                lufs, peak = jobs.submit(_R_MEASURE, _mix_and_measure, raws, xs, measure, mixed, log).result()
                 tick("audio measured")
             segments = [(mixed, total)] if (xs and n > 1) else list(zip(raws, counts))
             gain = audio_gain_db or 0.0
@@ -458,43 +659,31 @@ def render_video(slides: Sequence[Slide], out: Path, *, width: int = 1920, heigh
                 gain += loudness_target - lufs
             limit = peak is not None and math.isfinite(peak) and peak + gain > -1.0
             audio_adts = work / "audio.aac"
-            audio_futs = _encode_audio(segments, total, gain, limit, audio_adts, work, workers,
-                                       audio_bitrate, aac_coder, log, pool)
+            audio_futs = _encode_audio(segments, total, gain, limit, audio_adts, work, pieces,
+                                       audio_bitrate, aac_coder, log, jobs, _R_AUDIO)
 
-            # 4. crossfade clips
-            trans = [work / f"xfade_{i:03d}.mp4" for i in range(n)]
-            trans_futs = []
-            if xf:
-                def transition(i: int) -> None:
-                    still_futs[i - 1].result()
-                    still_futs[i].result()
-                    _transition_clip(pngs[i - 1], pngs[i], trans[i], xf, fps, width, height, x264, log)
-                    tick(f"crossfade {i}/{n - 1}")
-                trans_futs = [pool.submit(transition, i) for i in range(1, n)]
-
-            for f in still_futs + trans_futs + audio_futs:
+            # first failure wins (later jobs are cancelled by close())
+            for f in cf.as_completed(still_futs + trans_futs + audio_futs):
                 f.result()
             tick("audio encoded")
+            still_clips = [f.result() for f in still_futs]
+            trans_clips = [None] + [f.result() for f in trans_futs]
+        finally:
+            jobs.close()
+        for c in still_clips[1:] + trans_clips[1:]:
+            if c.param_sets != still_clips[0].param_sets:  # would need in-band SPS/PPS changes
+                raise RenderError(f"{c.path.name}: its SPS/PPS differ from the other clips' "
+                                  f"(x264 settings must be identical for every clip)")
 
-        # 5. concat list: repeat each still clip, cut the last repeat; transitions in between
-        lines = ["ffconcat version 1.0"]
-
-        def add(clip: Path, frames: int) -> None:
-            lines.append(f"file '{clip.name}'")
-            if frames < gop:  # trailing frames of a P-only GOP can be dropped safely
-                lines.append(f"outpoint {(frames - 0.5) / fps:.6f}")
-            lines.append(f"duration {frames / fps:.6f}")
-
+        # 5. the joined video: each transition whole, each still clip repeated, the last repeat cut
+        parts: list[tuple[Path, int]] = []
         for i in range(n):
             lead = 0 if i == 0 else xf - xf // 2
             trail = 0 if i == n - 1 else xf // 2
-            hold = seg[i] - lead - trail
             if i > 0 and xf:
-                add(trans[i], xf)
-            while hold > 0:
-                add(clips[i], min(gop, hold))
-                hold -= min(gop, hold)
-        (work / "video.ffconcat").write_text("\n".join(lines) + "\n")
+                parts.append((trans[i], trans_clips[i].size))
+            for frames in _hold_chunks(seg[i] - lead - trail, gop):
+                parts.append((clips[i], still_clips[i].cut(frames)))
 
         chap = []
         meta = [";FFMETADATA1"]
@@ -508,7 +697,7 @@ def render_video(slides: Sequence[Slide], out: Path, *, width: int = 1920, heigh
 
         # 6. final mux (stream copy; burn-in re-encodes the video)
         duration = total / SAMPLE_RATE
-        args = ["-v", "error", "-f", "concat", "-safe", "0", "-i", str(work / "video.ffconcat"),
+        args = ["-v", "error", "-framerate", str(fps), "-f", "h264", "-i", "pipe:0",
                 # the AAC stream starts with the encoder's one-frame priming: shift it out
                 "-itsoffset", f"{-_AAC_FRAME / SAMPLE_RATE:.6f}", "-f", "aac", "-i", str(audio_adts),
                 "-f", "ffmetadata", "-i", str(work / "chapters.txt")]
@@ -516,7 +705,9 @@ def render_video(slides: Sequence[Slide], out: Path, *, width: int = 1920, heigh
                 "-map_chapters", "2" if chapters else "-1"]
         if subtitles is not None and not burn_subtitles:
             args += ["-i", str(subtitles)]
-            maps += ["-map", "3:s:0", "-c:s", "mov_text"]
+            # A millisecond subtitle timebase: with the default one FFmpeg 9 writes a chapter track
+            # that reads back with wrong titles and times next to mov_text.
+            maps += ["-map", "3:s:0", "-c:s", "mov_text", "-time_base:s", "1:1000"]
         if burn_subtitles and subtitles is not None:
             sub = str(subtitles).replace("\\", "\\\\").replace(":", "\\:").replace("'", "\\'")
             vcodec = ["-vf", f"subtitles='{sub}',format=yuv420p,{COLOR_TAGS}",
@@ -526,8 +717,9 @@ def render_video(slides: Sequence[Slide], out: Path, *, width: int = 1920, heigh
             vcodec = ["-c:v", "copy"]
         with atomic_path(out) as tmp:
             log.run(args + maps + vcodec + ["-c:a", "copy", "-t", f"{duration:.6f}",
+                                            "-video_track_timescale", str(fps * 512),
                                             "-movflags", "+faststart", "-f", "mp4", str(tmp)],
-                    what=f"muxing {out.name}")
+                    what=f"muxing {out.name}", stdin_feed=lambda: _clip_bytes(parts))
         if progress:
             progress(1.0, "muxed")
         info = probe_video(out)

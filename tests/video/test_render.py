@@ -248,3 +248,90 @@ def test_silent_slide_with_duration_and_audio_crossfade(media, tmp_path):
     assert res.duration == pytest.approx(expected, abs=0.1)
     assert probe_video(out)["fps"] == 30
     assert res.chapters[1]["start"] == pytest.approx(DURS[0] - 0.25, abs=0.01)
+
+
+def _decode_errors(path: Path) -> str:
+    proc = subprocess.run([ffmpeg_exe(), "-v", "error", "-i", str(path), "-f", "null", "-"], capture_output=True)
+    # ffmpeg's +faststart rewrite leaves a dangling QT chapter-track reference (the Nero chapters
+    # are read fine); that notice is not a decoding error
+    lines = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+    return "\n".join(line for line in lines if "QT chapter track" not in line)
+
+
+def _all_frames_mean(path: Path) -> np.ndarray:
+    proc = subprocess.run([ffmpeg_exe(), "-v", "error", "-i", str(path), "-f", "rawvideo", "-pix_fmt", "rgb24", "-"],
+                          capture_output=True, check=True)
+    return np.frombuffer(proc.stdout, np.uint8).reshape(-1, H, W, 3).astype(float).mean(axis=(1, 2, 3))
+
+
+def test_joined_clips_decode_cleanly(rendered):
+    assert _decode_errors(rendered[0].path) == ""
+
+
+def test_gop_repeats_and_cuts_are_exact(media, tmp_path):
+    # keyint 1 s: every slide is several repeats of its clip plus a cut one, around the crossfades
+    out = tmp_path / "g.mp4"
+    slides = [Slide(i, a) for i, a in zip(media["images"], media["tracks"])]
+    res = render_video(slides, out, width=W, height=H, fps=FPS, keyint=1)
+    means = _all_frames_mean(out)
+    assert len(means) == round(sum(DURS) * FPS)
+    assert _decode_errors(out) == ""
+    assert res.duration == pytest.approx(sum(DURS), abs=0.1)
+    # the picture holds still within a slide: no jump where one GOP repeat meets the next
+    first = means[: round(DURS[0] * FPS) - 12]
+    assert np.ptp(first) < 1.0
+
+
+def test_default_crossfade_is_half_a_second(tmp_path):
+    a_img, b_img = tmp_path / "a.png", tmp_path / "b.png"
+    Image.new("RGB", (W, H), (20, 20, 20)).save(a_img)
+    Image.new("RGB", (W, H), (230, 230, 230)).save(b_img)
+    slides = [Slide(a_img, _noise(tmp_path / "a.wav", 2.0, 5)), Slide(b_img, _noise(tmp_path / "b.wav", 2.0, 6))]
+    out = tmp_path / "x.mp4"
+    render_video(slides, out, width=W, height=H, fps=FPS)
+    means = _all_frames_mean(out)
+    lo, hi = means.min(), means.max()
+    between = np.flatnonzero((means > lo + 3) & (means < hi - 3))
+    # 12 frames of fade starting on a pure frame of A: 11 blends, contiguous, centred on 2.0 s
+    assert len(between) == round(0.5 * FPS) - 1
+    assert np.all(np.diff(between) == 1) and np.all(np.diff(means[between]) > 0)
+    assert abs((between[0] + between[-1]) / 2 - 2.0 * FPS) <= 1
+
+
+def test_hold_chunks_never_end_on_a_lone_idr():
+    from e3.video.render import _hold_chunks
+
+    assert _hold_chunks(96, 96) == [96]
+    assert _hold_chunks(200, 96) == [96, 96, 8]
+    assert _hold_chunks(97, 96) == [95, 2]
+    assert _hold_chunks(5, 96) == [5]
+    assert sum(_hold_chunks(1 + 96 * 7, 96)) == 1 + 96 * 7
+
+
+def test_clips_with_different_sps_pps_are_refused(media, tmp_path, monkeypatch):
+    import e3.video.render as render
+
+    orig = render._transition_clip
+
+    def other_settings(a, b, dst, frames, fps, width, height, x264, log):
+        x264 = [("ultrafast" if v == "veryfast" else v) for v in x264]  # CAVLC, no 8x8dct: another PPS
+        orig(a, b, dst, frames, fps, width, height, x264, log)
+
+    monkeypatch.setattr(render, "_transition_clip", other_settings)
+    out = tmp_path / "x.mp4"
+    with pytest.raises(RenderError, match="SPS/PPS differ"):
+        render_video([Slide(i, a) for i, a in zip(media["images"][:2], media["tracks"][:2])], out,
+                     width=W, height=H)
+    _no_output(tmp_path, out)
+
+
+def test_soft_subtitles_keep_chapters_right(media, tmp_path):
+    from e3.media.chapters import read_chapters
+
+    slides = [Slide(img, t, title=f"Part {i + 1}") for i, (img, t) in enumerate(zip(media["images"], media["tracks"]))]
+    res = render_video(slides, tmp_path / "soft.mp4", width=W, height=H, subtitles=media["srt"])
+    info = probe_video(res.path)
+    assert info["subtitle_codec"] == "mov_text"
+    marks = read_chapters(res.path)
+    assert [m.title for m in marks] == [f"Part {i + 1}" for i in range(len(slides))]
+    assert [round(m.start, 1) for m in marks] == [round(c["start"], 1) for c in res.chapters]
