@@ -304,12 +304,15 @@ def _print_outputs(settings, book_id: str) -> None:
         ("subtitles (SRT)", paths.subtitles / f"{book_id}.srt"),
         ("subtitles (VTT)", paths.subtitles / f"{book_id}.vtt"),
         ("image prompts", paths.images / "prompts.json"),
-        ("images", paths.images),
-        ("videos", paths.videos),
     ]
     for label, path in candidates:
-        if path.is_file() or (path.is_dir() and any(p for p in path.iterdir() if not p.name.startswith("."))):
+        if path.is_file():
             click.echo(f"{label:<16} {path}")
+    scenes = sorted(paths.images.glob("scene-*.png")) if paths.images.is_dir() else []
+    if scenes:
+        click.echo(f"{'illustrations':<16} {paths.images} ({len(scenes)} pictures)")
+    for video in sorted(paths.videos.glob("*.mp4")) if paths.videos.is_dir() else []:
+        click.echo(f"{'video':<16} {video}")
 
 
 @click.command("status")
