@@ -210,7 +210,10 @@ def _plan_pieces(offsets: list[int], total: int, piece_samples: int, uniform: bo
     files_in_piece = 0
     for off in offsets[1:]:
         files_in_piece += 1
-        cut = (off // FRAME) * FRAME
+        # Cut just after the file's first PRE_ROLL samples: the next piece's pre-roll then comes
+        # from this file, not the previous one (decoding a 6-minute MP3 for 4096 samples cost
+        # ~20% of a merge with the fast coder). The piece before reads those few samples only.
+        cut = -(-(off + PRE_ROLL) // FRAME) * FRAME
         long_enough = cut - bounds[-1] >= piece_samples
         too_many = not uniform and files_in_piece >= MAX_FILES_PER_PIECE
         if (long_enough or too_many) and cut > bounds[-1] + PRE_ROLL and cut < total - FRAME:

@@ -2,13 +2,21 @@
 
 ``collect_inputs`` validates the folders (missing, empty, escaping the allowed roots), sorts
 files naturally inside each folder (folders keep the given order), probes every file exactly
-(sample counts by decoding, in parallel) and names a corrupt file in the error.
+and names a corrupt file in the error.
+
+Exact sample counts: an MP3 written by LAME or ffmpeg carries a Xing/Info frame (frame count,
+byte count) and a LAME tag (encoder delay and padding); ffmpeg decodes exactly
+``frames * samples_per_frame - delay - padding`` samples from such a file, so the count is read
+from the header in microseconds (:func:`mp3_header_samples`). Files without these headers, or
+whose size disagrees with the header, are decoded to count (in parallel): that was 20% of a
+20-hour merge when every MP3 was decoded.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import struct
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -153,7 +161,73 @@ def _folder_cover(folder: Path) -> bytes | None:
     return None
 
 
+_MP3_RATES = {3: (44100, 48000, 32000), 2: (22050, 24000, 16000), 0: (11025, 12000, 8000)}
+_MP3_KBPS = {True: (0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320),
+             False: (0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160)}
+# ffmpeg trims delay/padding only for these LAME-tag encoder strings (libavformat/mp3dec.c).
+_TRIMMING_ENCODERS = (b"LAME", b"Lavf", b"Lavc")
+
+
+def mp3_header_samples(path: Path) -> tuple[int, int, int, int | None] | None:
+    """(samples, sample_rate, channels, bitrate) of an MP3 from its Xing/Info + LAME tag.
+
+    ``samples`` equals what ffmpeg decodes: Xing frames x samples per frame minus the LAME
+    encoder delay and padding (12 bits each). None when there is no Xing frame count, no LAME
+    tag that ffmpeg honours, or the file is shorter than the header's byte count (truncated):
+    the caller decodes to count then.
+    """
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(10)
+            start = 0
+            if len(head) == 10 and head[:3] == b"ID3":
+                size = ((head[6] & 0x7F) << 21 | (head[7] & 0x7F) << 14 | (head[8] & 0x7F) << 7
+                        | (head[9] & 0x7F))
+                start = 10 + size + (10 if head[5] & 0x10 else 0)
+            fh.seek(start)
+            buf = fh.read(4096)
+            file_size = fh.seek(0, os.SEEK_END)
+    except OSError:
+        return None
+    i = 0
+    while i + 4 <= len(buf) and not (buf[i] == 0xFF and (buf[i + 1] & 0xE0) == 0xE0):
+        i += 1
+    if i + 4 > len(buf):
+        return None
+    h = struct.unpack(">I", buf[i:i + 4])[0]
+    version, layer, kbps_i, rate_i, mode = (h >> 19) & 3, (h >> 17) & 3, (h >> 12) & 15, (h >> 10) & 3, (h >> 6) & 3
+    if version == 1 or layer != 1 or kbps_i in (0, 15) or rate_i == 3:  # Layer III only
+        return None
+    mpeg1 = version == 3
+    rate = _MP3_RATES[version][rate_i]
+    channels = 1 if mode == 3 else 2
+    per_frame = 1152 if mpeg1 else 576
+    side_info = (32 if channels == 2 else 17) if mpeg1 else (17 if channels == 2 else 9)
+    x = i + 4 + side_info
+    if buf[x:x + 4] not in (b"Xing", b"Info") or len(buf) < x + 160:
+        return None
+    flags = struct.unpack(">I", buf[x + 4:x + 8])[0]
+    if flags & 3 != 3:  # need both the frame and the byte count
+        return None
+    frames, nbytes = struct.unpack(">II", buf[x + 8:x + 16])
+    p = x + 16 + (100 if flags & 4 else 0) + (4 if flags & 8 else 0)
+    if buf[p:p + 4] not in _TRIMMING_ENCODERS or file_size - start - i < nbytes or frames == 0:
+        return None
+    v = int.from_bytes(buf[p + 21:p + 24], "big")
+    samples = frames * per_frame - (v >> 12) - (v & 0xFFF)
+    if samples <= 0:
+        return None
+    bitrate = round(nbytes * 8 * rate / (frames * per_frame)) if nbytes else None
+    return samples, rate, channels, bitrate
+
+
 def _probe(path: Path) -> InputFile:
+    if path.suffix.lower() == ".mp3":
+        head = mp3_header_samples(path)
+        if head is not None:
+            samples, rate, channels, bitrate = head
+            return InputFile(path=path, duration=samples / rate, codec="mp3", sample_rate=rate,
+                             channels=channels, bitrate=bitrate, tags=_tags(path), samples=samples)
     try:
         info: AudioInfo = probe_audio(path, exact=True)
     except FFmpegError as exc:

@@ -12,7 +12,10 @@ Two paths:
   pieces on the AAC frame grid and encoded in parallel, one ffmpeg per piece, then joined by
   stream copy (see :mod:`e3.media.m4b`): clean joins and a sample-exact duration. With a
   loudness target the timeline is measured once with ebur128 and the gain applied in the same
-  single encode.
+  single encode. The encode uses ffmpeg's ``-aac_coder fast`` by default: ~1.7x less encoder
+  CPU than the default twoloop search on speech, with the same or better SNR against the PCM
+  source at 48k/64k mono (measurements in ``bench/merge.py``). It keeps the input's rate
+  (<= 48 kHz) and mono stays mono.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from e3.media.m4b import (FRAME, M4BResult, _adts_frames, _Item, _mux, _Timeline
 from e3.merge.plan import InputFile, MergeError, MergePlan
 
 Progress = Callable[[float, float], None]
+DEFAULT_AAC_CODER = "fast"  # same or better SNR than twoloop at 64k mono speech, less CPU
 
 
 def can_copy(files: list[InputFile]) -> bool:
@@ -127,13 +131,25 @@ def _marks(plan: MergePlan, starts: dict[Path, int], total: int, rate: int) -> l
             for (title, _), b, e in zip(plan.chapters, begins, ends)]
 
 
+def auto_piece_seconds(files: list[InputFile], workers: int, base: float = 600.0) -> float:
+    """Piece length for the encode: ``base`` seconds, but a long file is cut into at most
+    ``workers`` pieces. A piece that starts inside a file decodes that file from its start (an
+    exact sample position needs it), so k pieces of one file decode it ~k/2 times over; with
+    600 s pieces a 20-hour single MP3 would be decoded ~60 times."""
+    longest = max(f.duration for f in files)
+    total = sum(f.duration for f in files)
+    return max(base, min(longest, total / max(1, workers)))
+
+
 def run_merge(plan: MergePlan, out: Path | str, *, loudness_target: float | None = None,
               true_peak: float = -1.5, bitrate: str | None = None, workers: int | None = None,
               progress: Progress | None = None, force_encode: bool = False,
-              piece_seconds: float = 600.0, aac_coder: str | None = None) -> M4BResult:
+              piece_seconds: float | None = None, aac_coder: str | None = DEFAULT_AAC_CODER) -> M4BResult:
     """Write ``plan`` to ``out`` (.m4b, atomically) and return an :class:`M4BResult` whose
     ``reencoded`` says which path ran. ``bitrate`` None picks 64k mono / 96k stereo.
-    ``aac_coder`` (e.g. "fast") is passed to ffmpeg's native AAC encoder."""
+    ``workers`` parallel encodes (default: all cores). ``aac_coder`` is passed to ffmpeg's
+    native AAC encoder: "fast" (default), "twoloop" (ffmpeg's own default, slower) or None.
+    ``piece_seconds`` None picks :func:`auto_piece_seconds`."""
     out = Path(out)
     if not plan.files:
         raise MergeError("nothing to merge")
@@ -153,6 +169,8 @@ def run_merge(plan: MergePlan, out: Path | str, *, loudness_target: float | None
         pos += n
     tl = _Timeline(items, rate, channels)
     marks = _marks(plan, starts, tl.total, rate)
+    if piece_seconds is None:
+        piece_seconds = auto_piece_seconds(plan.files, workers)
     af, measured_in = None, None
     if loudness_target is not None:
         work = Path(tempfile.mkdtemp(prefix=".e3-measure-", dir=out.parent))

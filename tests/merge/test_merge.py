@@ -1,5 +1,7 @@
 import os
 import random
+import subprocess
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -7,11 +9,12 @@ from mutagen.mp4 import MP4
 from PIL import Image
 
 from e3.media.chapters import read_chapters
+from e3.media.ffmpeg import ffmpeg_exe
 from e3.media.loudness import measure
 from e3.media.m4b import count_samples
-from e3.merge.plan import MergeError, clean_title, collect_inputs, natural_key
-from e3.merge.run import can_copy, run_merge
-from tests.media.helpers import decode, framecrc, speech_like
+from e3.merge.plan import InputFile, MergeError, clean_title, collect_inputs, mp3_header_samples, natural_key
+from e3.merge.run import auto_piece_seconds, can_copy, run_merge
+from tests.media.helpers import decode, framecrc, max_window_error, speech_like
 
 MP3 = ["-c:a", "libmp3lame", "-b:a", "48k"]
 AAC = ["-c:a", "aac", "-b:a", "64k"]
@@ -148,3 +151,84 @@ def test_corrupt_file_is_named(tmp_path):
     (d / "02 broken.mp3").write_bytes(b"ID3\x03\x00\x00\x00\x00\x00\x00" + os.urandom(3000))
     with pytest.raises(MergeError, match="02 broken.mp3"):
         collect_inputs([d])
+
+
+MP3_VARIANTS = [  # (rate, channels, encoder args): MPEG-1, MPEG-2 and MPEG-2.5; CBR, VBR, ABR
+    (44100, 2, ["-b:a", "128k"]), (48000, 1, ["-q:a", "4"]), (32000, 2, ["-abr", "1", "-b:a", "64k"]),
+    (22050, 1, ["-b:a", "48k"]), (24000, 2, ["-q:a", "6"]), (16000, 1, ["-b:a", "24k"]),
+    (11025, 1, ["-q:a", "2"]), (8000, 2, ["-b:a", "16k"]),
+]
+
+
+def test_mp3_header_count_equals_a_full_decode(tmp_path):
+    """The Xing/LAME header count is what ffmpeg decodes, sample for sample (no decode needed)."""
+    from mutagen.id3 import APIC, ID3
+
+    files = []
+    for k, (rate, ch, enc) in enumerate(MP3_VARIANTS):
+        files.append(speech_like(tmp_path / f"{k}.mp3", 0.7 + 0.37 * k, seed=k + 1, rate=rate, channels=ch,
+                                 codec_args=["-c:a", "libmp3lame", *enc], metadata={"title": f"T{k}"}))
+    tags = ID3(files[3])  # a big ID3v2 tag (cover art) in front of the first frame
+    tags.add(APIC(mime="image/jpeg", type=3, data=b"\xff\xd8" + os.urandom(150_000)))
+    tags.save(files[3])
+    for f, (rate, ch, _) in zip(files, MP3_VARIANTS):
+        head = mp3_header_samples(f)
+        assert head is not None, f
+        assert head[:3] == (count_samples(f), rate, ch), f
+    plan = collect_inputs([tmp_path])
+    assert [f.samples for f in plan.files] == [count_samples(f) for f in files]
+    assert plan.files[0].bitrate == pytest.approx(128_000, rel=0.05)
+
+
+def test_ljspeech_mp3_headers_match_decode(corpus):
+    folder = corpus / "audio" / "ljspeech_mp3_folder"
+    if not folder.is_dir():
+        pytest.skip("ljspeech_mp3_folder not in corpus")
+    for f in sorted(folder.glob("*.mp3")):
+        assert mp3_header_samples(f)[0] == count_samples(f), f.name
+
+
+def test_mp3_without_usable_header_is_decoded_to_count(tmp_path):
+    d = tmp_path / "book"
+    d.mkdir()
+    plain = speech_like(d / "1 no xing.mp3", 1.3, codec_args=[*MP3, "-write_xing", "0"])
+    full = speech_like(tmp_path / "full.mp3", 2.0, seed=2, codec_args=MP3)
+    cut = d / "2 truncated.mp3"
+    cut.write_bytes(full.read_bytes()[:len(full.read_bytes()) * 2 // 3])
+    assert mp3_header_samples(plain) is None  # CBR without Xing: frames x 1152 would not be exact
+    assert mp3_header_samples(cut) is None  # shorter than its header says: the header lies
+    plan = collect_inputs([d])
+    assert [f.samples for f in plan.files] == [count_samples(plain), count_samples(cut)]
+
+
+def test_mp3_merge_cut_at_file_joins_is_exact_and_clean(tmp_path):
+    """Pieces cut just after file starts, default (fast) coder: the timeline is sample-exact and
+    no worse against the PCM than one single-pass twoloop encode of the same files."""
+    d = tmp_path / "book"
+    d.mkdir()
+    for i in range(1, 6):
+        speech_like(d / f"{i}.mp3", 1.1 + 0.3 * i, seed=i, codec_args=MP3, fade=False)
+    plan = collect_inputs([d])
+    res = run_merge(plan, tmp_path / "m.m4b", piece_seconds=1.0)
+    assert res.reencoded and res.pieces >= 5
+    lst = tmp_path / "list.txt"
+    lst.write_text("".join(f"file '{f.path}'\n" for f in plan.files))
+    ref = np.concatenate([decode(f.path) for f in plan.files])
+    single = tmp_path / "single.m4a"
+    subprocess.run([ffmpeg_exe(), "-v", "error", "-f", "concat", "-safe", "0", "-i", str(lst),
+                    "-c:a", "aac", "-b:a", "64k", str(single)], check=True)
+    merged = decode(res.path)
+    assert len(merged) == len(ref) == sum(f.samples for f in plan.files)
+    e_merged, e_single = max_window_error(merged, ref), max_window_error(decode(single), ref)
+    assert e_merged <= 1.5 * e_single + 1e-3, (e_merged, e_single)
+    snr = 10 * np.log10(np.sum(ref ** 2) / np.sum((merged - ref) ** 2))
+    assert snr > 15, snr
+
+
+def test_auto_piece_seconds_cuts_a_long_file_at_most_once_per_worker():
+    def f(seconds):
+        return InputFile(Path("x.mp3"), seconds, "mp3", 22050, 1, None, {}, int(seconds * 22050))
+
+    assert auto_piece_seconds([f(360)] * 200, 2) == 600  # many short files: 10-minute pieces
+    assert auto_piece_seconds([f(72000)], 2) == 36000  # one 20-hour file: two halves, not 120 pieces
+    assert auto_piece_seconds([f(7200)] * 10, 2) == 7200  # 2-hour files are not split at all
