@@ -24,11 +24,10 @@ _BENCH = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _BENCH]
 sys.path.insert(0, str(_BENCH.parent))
 
-import threading  # noqa: E402
 
-import psutil  # noqa: E402
 
 from e3.media.ffmpeg import ffmpeg_exe  # noqa: E402
+from e3.procmem import PeakMemory  # noqa: E402
 from e3.media.m4b import Segment, assemble_m4b  # noqa: E402
 
 SPEECH = ("aevalsrc='0.05*(0.6*sin(2*PI*{f}*t)+0.3*sin(2*PI*{f2}*t))*(0.15+0.85*abs(sin(2*PI*1.9*t)))'"
@@ -50,40 +49,6 @@ def make_chunks(folder: Path, count: int) -> list[Path]:
         os.link(distinct[i % len(distinct)], p)
         chunks.append(p)
     return chunks
-
-
-class PeakMemory:
-    """Peak RSS of this process plus all its children, polled in a thread."""
-
-    def __init__(self, interval: float = 0.05):
-        self.interval, self.peak, self._stop = interval, 0, threading.Event()
-
-    def _poll(self):
-        me = psutil.Process()
-        while not self._stop.is_set():
-            total = 0
-            for p in [me, *me.children(recursive=True)]:
-                try:
-                    total += p.memory_info().rss
-                except psutil.Error:
-                    pass
-            self.peak = max(self.peak, total)
-            time.sleep(self.interval)
-
-    def __enter__(self):
-        self.peak = 0
-        self._stop.clear()
-        self._t = threading.Thread(target=self._poll, daemon=True)
-        self._t.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._t.join()
-
-    @property
-    def mb(self) -> float:
-        return self.peak / 2**20
 
 
 def main() -> None:

@@ -59,11 +59,10 @@ _BENCH = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _BENCH]
 sys.path.insert(0, str(_BENCH.parent))
 
-import threading  # noqa: E402
 
-import psutil  # noqa: E402
 
 from e3.media.ffmpeg import ffmpeg_exe  # noqa: E402
+from e3.procmem import PeakMemory  # noqa: E402
 from e3.merge.plan import collect_inputs  # noqa: E402
 from e3.merge.run import run_merge  # noqa: E402
 
@@ -83,40 +82,6 @@ def make_mp3s(folder: Path, files: int, seconds: float) -> None:
         os.link(distinct[i % len(distinct)], folder / f"{i + 1:03d} - Part {i + 1}.mp3")
     for p in distinct:
         p.rename(p.with_name(p.name[1:] + ".unused"))
-
-
-class PeakMemory:
-    """Peak RSS of this process plus all its children, polled in a thread."""
-
-    def __init__(self, interval: float = 0.05):
-        self.interval, self.peak, self._stop = interval, 0, threading.Event()
-
-    def _poll(self):
-        me = psutil.Process()
-        while not self._stop.is_set():
-            total = 0
-            for p in [me, *me.children(recursive=True)]:
-                try:
-                    total += p.memory_info().rss
-                except psutil.Error:
-                    pass
-            self.peak = max(self.peak, total)
-            time.sleep(self.interval)
-
-    def __enter__(self):
-        self.peak = 0
-        self._stop.clear()
-        self._t = threading.Thread(target=self._poll, daemon=True)
-        self._t.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._t.join()
-
-    @property
-    def mb(self) -> float:
-        return self.peak / 2**20
 
 
 def main() -> None:
