@@ -289,7 +289,7 @@ def _render(s: Scene, w: int, h: int, rng: np.random.Generator) -> np.ndarray:
     if "castle" in s.settings:
         _castle(cv, s, rng, (base if base is not None else horizon + h * 0.02), light)
     if "city" in s.settings:
-        _city(cv, s, rng, (base if base is not None else horizon + h * 0.04), light)
+        _city(cv, s, rng, (base if base is not None else horizon + h * 0.04), light, water)
     if "forest" in s.settings or (not s.settings and rng.random() < 0.6):
         _trees(cv, s, rng, horizon, light, dense="forest" in s.settings, water=water)
     return _finish(cv, light, s, rng)
@@ -386,11 +386,12 @@ def _dunes(cv: _Canvas, rng, horizon, ground, light) -> None:
     for i in range(3):
         y0 = horizon + (h - horizon) * (0.1 + 0.28 * i)
         x = np.linspace(0, 1, w, dtype=np.float32)
-        line = y0 - h * 0.05 * np.sin(x * rng.uniform(2, 5) + rng.uniform(0, 6)) - h * 0.02 * _noise1d(rng, w, 3, 3)
+        f, ph = rng.uniform(2, 5), rng.uniform(0, 6)
+        line = y0 - h * 0.05 * np.sin(x * f + ph) - h * 0.02 * _noise1d(rng, w, 3, 3)
         shade = ground * (0.75 + 0.12 * i) * (0.55 + 0.45 * light)
         alpha = cv.under_line(line, soft=3)
-        side = np.clip(np.gradient(line)[None, :] * 4, -0.3, 0.3)  # lit and shadowed flanks
-        cv.blend(alpha, shade * (1 + side[..., None]))
+        side = 0.22 * np.cos(x * f + ph)[None, :, None]  # lit and shadowed flanks (smooth slope)
+        cv.blend(alpha, shade * (1 + side))
 
 
 def _trees(cv: _Canvas, s: Scene, rng, horizon, light, dense: bool, water: bool) -> None:
@@ -437,7 +438,7 @@ def _windows(d: ImageDraw.ImageDraw, rng, x0, y0, x1, y1, step, lit_p) -> list:
     return lit
 
 
-def _city(cv: _Canvas, s: Scene, rng, base, light) -> None:
+def _city(cv: _Canvas, s: Scene, rng, base, light, water: bool = False) -> None:
     h, w = cv.h, cv.w
     night = s.time in ("night", "dusk")
     for layer in range(2):
@@ -448,14 +449,15 @@ def _city(cv: _Canvas, s: Scene, rng, base, light) -> None:
             bw = w * rng.uniform(0.035, 0.09)
             bh = h * rng.uniform(0.08, 0.28) * (1.25 if layer == 0 else 0.85)
             y = base + layer * h * 0.06
-            d.rectangle([x, y - bh, x + bw, y + h], fill=255)
+            d.rectangle([x, y - bh, x + bw, y + (h * 0.012 if water else h)], fill=255)  # a quay, or the street
             if rng.random() < 0.45:  # gabled roof, a chimney or a spire
                 d.polygon([(x, y - bh), (x + bw / 2, y - bh - bw * 0.45), (x + bw, y - bh)], fill=255)
             elif rng.random() < 0.3:
                 d.rectangle([x + bw * 0.7, y - bh - bw * 0.3, x + bw * 0.8, y - bh], fill=255)
             lit_rects += _windows(d, rng, x, y - bh, x + bw, y, max(4.0, h / 110), 0.35 if night else 0.12)
             x += bw + rng.uniform(0, w * 0.012)
-        col = _c((38, 36, 46)) * (0.6 + 0.6 * light) * (1.0 if layer else 0.75) + _c((60, 60, 70)) * 0.3 * layer
+        # The far row is hazier (lighter), the near row darker.
+        col = _c((38, 36, 46)) * (0.6 + 0.6 * light) * (0.7 if layer else 1.0) + _c((80, 84, 96)) * 0.25 * (1 - layer)
         cv.blend_mask(m, col, blur=0.5)
         wm, wd = cv.mask()
         for r in lit_rects:
@@ -470,6 +472,8 @@ def _castle(cv: _Canvas, s: Scene, rng, base, light) -> None:
     scale = h * rng.uniform(0.16, 0.26)
     m, d = cv.mask()
     d.ellipse([cx - scale * 3, base - scale * 0.35, cx + scale * 3, base + scale * 1.2], fill=255)  # its hill
+    cv.blend_mask(m, _ground_colour(s) * (0.35 + 0.45 * light), blur=2)
+    m, d = cv.mask()
     wall_top = base - scale * 0.55
     d.rectangle([cx - scale * 1.3, wall_top, cx + scale * 1.3, base + scale * 0.2], fill=255)
     towers = [(-1.3, 0.28, 1.0), (1.3, 0.28, 1.0), (0.0, 0.42, 1.45), (-0.6, 0.22, 1.15), (0.65, 0.2, 0.95)]

@@ -285,7 +285,7 @@ def _render_fails_with(instance, key: str, expected: str) -> None:
     assert job.status == "failed" and expected in job.error_message, job.error_message
     with Session(catalog_engine()) as s:
         task = s.scalars(sa.select(RenderTask).where(RenderTask.video_job_id == job.id)
-                         .order_by(RenderTask.created_at.desc())).first()
+                         .order_by(RenderTask.completed_at.desc())).first()  # created_at ticks in seconds on SQLite
     assert task.status == "failed" and expected in task.error_message and task.completed_at is not None
     folder = Path(job.output_directory)
     assert not (folder / f"{key}.mp4").exists()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import subprocess
-import time
 import wave
 from pathlib import Path
 
@@ -143,10 +142,3 @@ def test_bad_input_leaves_no_file(tmp_path):
     with pytest.raises(MusicError, match=r"\.wav or \.flac"):
         synthesize_track("calm", 1, tmp_path / "x.xyz")
     assert list(tmp_path.iterdir()) == []
-
-
-def test_much_faster_than_real_time(tmp_path):
-    start = time.perf_counter()
-    synthesize_track("dark mysterious cave with wind, choir and bells", 60, tmp_path / "fast.wav", seed=1)
-    elapsed = time.perf_counter() - start
-    assert elapsed < 6.0, f"60 s of music took {elapsed:.1f} s"  # ~0.8 s measured; 10x slack for busy CI
