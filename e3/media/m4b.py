@@ -40,6 +40,7 @@ from pathlib import Path
 
 from e3.errors import E3Error
 from e3.fsutil import atomic_path
+from e3.media.adts import adts_frames
 from e3.media.chapters import ChapterMark, ffmetadata
 from e3.media.cover import normalize_cover
 from e3.media.ffmpeg import FFmpegError, ffmpeg_exe, run_ffmpeg
@@ -193,17 +194,6 @@ def _ffconcat_line(path: Path) -> str:
     return "file '" + str(path.resolve()).replace("'", "'\\''") + "'\n"
 
 
-def _adts_frames(data: bytes) -> list[bytes]:
-    frames, i, n = [], 0, len(data)
-    while i + 7 <= n:
-        if data[i] != 0xFF or (data[i + 1] & 0xF0) != 0xF0:
-            raise M4BError("internal: AAC piece is not a clean ADTS stream")
-        length = ((data[i + 3] & 3) << 11) | (data[i + 4] << 3) | (data[i + 5] >> 5)
-        frames.append(data[i:i + length])
-        i += length
-    return frames
-
-
 def _plan_pieces(offsets: list[int], total: int, piece_samples: int, uniform: bool) -> list[int]:
     """Boundaries (multiples of FRAME, first 0, last ``total``) near ``piece_samples`` apart."""
     bounds = [0]
@@ -316,7 +306,7 @@ def _encode_pieces(tl: _Timeline, joined: Path, workdir: Path, *, bitrate: str, 
         try:
             for k, fut in enumerate(futures):
                 piece = fut.result()
-                frames = _adts_frames(piece.read_bytes())
+                frames = list(adts_frames(piece))
                 s = max(0, bounds[k] - PRE_ROLL)
                 j0 = 0 if k == 0 else (bounds[k] - s) // FRAME + 1
                 j1 = len(frames) if k == npieces - 1 else (bounds[k + 1] - s) // FRAME + 1

@@ -34,7 +34,8 @@ from e3.media.chapters import ChapterMark, ffmetadata
 from e3.media.cover import normalize_cover
 from e3.media.ffmpeg import ffmpeg_exe
 from e3.media.loudness import measure, normalize_filter
-from e3.media.m4b import (FRAME, M4BResult, _adts_frames, _Item, _mux, _Timeline,
+from e3.media.adts import adts_frames
+from e3.media.m4b import (FRAME, M4BResult, _Item, _mux, _Timeline,
                           build_m4b, measure_timeline, tag_map)
 from e3.merge.plan import InputFile, MergeError, MergePlan
 
@@ -76,7 +77,7 @@ def _extract(f: InputFile, dest: Path) -> tuple[int, int]:
         if m and first_pts is None:
             first_pts = int(m.group(2))
     priming = max(0, -round((first_pts or 0) * f.sample_rate / tb_den))
-    return priming, len(_adts_frames(dest.read_bytes()))
+    return priming, sum(1 for _ in adts_frames(dest))
 
 
 def _copy_merge(plan: MergePlan, out: Path, workers: int, progress: Progress | None) -> M4BResult:

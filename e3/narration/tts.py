@@ -105,22 +105,9 @@ class TTSBackend(Protocol):
 # Sentences
 # --------------------------------------------------------------------------------------------
 
-@functools.lru_cache(maxsize=8)
-def _segmenter(language: str):
-    import pysbd
-
-    try:
-        return pysbd.Segmenter(language=language, clean=False)
-    except ValueError:  # pysbd lacks the language: English rules are the sanest fallback
-        return pysbd.Segmenter(language="en", clean=False)
-
-
-def split_sentences(text: str, language: str = "en") -> list[str]:
-    """Split text into sentences with pysbd (knows "Mr.", "p.m.", "e.g."); whitespace collapsed."""
-    text = " ".join(text.split())
-    if not text:
-        return []
-    return [s for s in (" ".join(p.split()) for p in _segmenter(language).segment(text)) if s]
+# One sentence splitter for the whole project: the chunk planner's (cached pysbd per language;
+# "pt-BR" uses Portuguese rules, languages pysbd lacks use English ones).
+from e3.books.chunking import split_sentences  # noqa: E402
 
 
 def _clean_text(text: str) -> str:

@@ -93,7 +93,7 @@ def _score(sentence: str) -> float:
 def _sentences(text: str, language: str) -> list[str]:
     from e3.books.chunking import split_sentences
 
-    return [s.strip() for s in split_sentences(text, language) if s.strip()]
+    return split_sentences(text, language)  # already stripped, empty ones dropped
 
 
 def _scene_phrase(sentence: str, max_words: int = 34) -> str:

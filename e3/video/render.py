@@ -52,6 +52,7 @@ from pathlib import Path
 
 from e3.errors import E3Error
 from e3.fsutil import atomic_path
+from e3.media.adts import adts_frames
 from e3.media.ffmpeg import FFmpegError, ffmpeg_exe, run_ffmpeg
 
 SAMPLE_RATE = 48000
@@ -358,19 +359,6 @@ def _byte_ranges(segments: list[tuple[Path, int]], start: int, end: int):
         pos += n
 
 
-def _adts_frames(path: Path):
-    """Yield the raw ADTS frames (header included) of an AAC file, streaming."""
-    with open(path, "rb") as fh:
-        while True:
-            head = fh.read(7)
-            if len(head) < 7:
-                return
-            if head[0] != 0xFF or (head[1] & 0xF0) != 0xF0:
-                raise RenderError(f"{path.name}: broken ADTS stream")
-            length = ((head[3] & 0x03) << 11) | (head[4] << 3) | (head[5] >> 5)
-            yield head + fh.read(length - 7)
-
-
 def _encode_audio(segments: list[tuple[Path, int]], total: int, gain_db: float, limit: bool,
                   out_adts: Path, workdir: Path, pieces: int, bitrate: str, aac_coder: str,
                   log: _Log, jobs: _Jobs, rank: int) -> list[cf.Future]:
@@ -403,7 +391,7 @@ def _encode_audio(segments: list[tuple[Path, int]], total: int, gain_db: float, 
     def join() -> None:
         with open(out_adts, "wb") as out:
             for _, dst, keep_from, keep_n in parts:
-                for j, frame in enumerate(_adts_frames(dst)):
+                for j, frame in enumerate(adts_frames(dst)):
                     if j < keep_from:
                         continue
                     if keep_n is not None and j >= keep_from + keep_n:

@@ -7,25 +7,8 @@ import threading
 
 import pytest
 
-from e3.catalog.db import create_all, make_engine
+from e3.catalog.db import make_engine
 from e3.pictures.queue import JobQueue, LeaseLost, QueueError, QueueTimeout, utcnow
-
-
-def _engine(request, tmp_path, name="queue.db"):
-    if request.param == "postgres":
-        url = request.getfixturevalue("pg_url")
-    else:
-        url = f"sqlite:///{tmp_path / name}"
-    return url
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def db_url(request, tmp_path):
-    url = _engine(request, tmp_path)
-    engine = make_engine(url)
-    create_all(engine)
-    engine.dispose()
-    return url
 
 
 @pytest.fixture

@@ -9,20 +9,11 @@ import time
 import pytest
 from PIL import Image
 
-from e3.catalog.db import create_all, make_engine
+from e3.catalog.db import make_engine
 from e3.pictures.comfyui import ComfyUIClient
 from e3.pictures.queue import JobQueue, LeaseLost, utcnow
 from e3.pictures.worker import build_workflow, process_job, prompt_id_for, run_worker
 from tests.pictures.fake_comfyui import FakeComfyUI
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def db_url(request, tmp_path):
-    url = request.getfixturevalue("pg_url") if request.param == "postgres" else f"sqlite:///{tmp_path / 'q.db'}"
-    engine = make_engine(url)
-    create_all(engine)
-    engine.dispose()
-    return url
 
 
 @pytest.fixture
