@@ -42,6 +42,23 @@ def scan_inbox(inbox: Path, cursor: dict) -> tuple[list[tuple[Path, str]], dict]
     return changed, seen
 
 
+def _book_for(catalog: CatalogResource, path: Path) -> str:
+    """The book an inbox file belongs to; a new file is registered under a free id from its name."""
+    from e3.catalog.service import register_title
+
+    with catalog.session() as s:
+        book_id = s.scalar(sa.select(Title.book_id).where(Title.source_url == str(path)))
+        if book_id is not None:
+            return book_id
+        base = default_book_id(str(path), path)
+        taken = set(s.scalars(sa.select(Title.book_id).where(Title.book_id.like(f"{base}%"))))
+    book_id, n = base, 2
+    while book_id in taken:
+        book_id, n = f"{base}-{n}", n + 1
+    register_title(catalog.engine, book_id, title=path.stem, source_url=str(path))
+    return book_id
+
+
 def build_inbox_sensor(job) -> dg.SensorDefinition:
     @dg.sensor(
         name="inbox_sensor",
@@ -57,20 +74,7 @@ def build_inbox_sensor(job) -> dg.SensorDefinition:
         run_requests, new_partitions = [], []
         existing = set(context.instance.get_dynamic_partitions(books_partitions.name))
         for path, digest in changed:
-            with catalog.session() as s, s.begin():
-                row = s.scalar(sa.select(Title).where(Title.source_url == str(path)))
-                if row is None:
-                    book_id = default_book_id(str(path), path)
-                    taken = set(s.scalars(sa.select(Title.book_id).where(Title.book_id.like(f"{book_id}%"))))
-                    base, n = book_id, 2
-                    while book_id in taken:
-                        book_id, n = f"{base}-{n}", n + 1
-                    from e3.catalog.service import register_title
-
-                    s.commit()
-                    register_title(catalog.engine, book_id, title=path.stem, source_url=str(path))
-                else:
-                    book_id = row.book_id
+            book_id = _book_for(catalog, path)
             if book_id not in existing:
                 new_partitions.append(book_id)
                 existing.add(book_id)
