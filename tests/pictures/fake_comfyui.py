@@ -473,6 +473,14 @@ class _Handler(BaseHTTPRequestHandler):
         with self.server_fake._lock:
             self.server_fake._conns.add(self.connection)
 
+    def handle_one_request(self) -> None:
+        # A crashed server answers nothing: a request that arrives while it is dying is cut off,
+        # never served from the state it has already lost.
+        if not self.server_fake._alive:
+            self.close_connection = True
+            return
+        super().handle_one_request()
+
     def finish(self) -> None:
         try:
             super().finish()
