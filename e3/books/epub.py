@@ -264,6 +264,7 @@ def _first(meta: dict[str, list[str]], key: str) -> str | None:
 
 
 def _year(meta: dict[str, list[str]]) -> int | None:
+    """The EPUB's dc:date year: when its packager made it, not when the work appeared."""
     for d in meta.get("date", []):
         m = re.search(r"\b(1[0-9]{3}|20[0-9]{2})\b", d)
         if m:
@@ -321,7 +322,7 @@ def parse_epub(path: Path | str) -> Book:
         title=title,
         author=", ".join(authors) if authors else None,
         language=language,
-        year=_year(pkg.meta),
+        release_year=_year(pkg.meta),
         subjects=pkg.meta.get("subject", []),
         description=clean_space(re.sub(r"<[^>]+>", " ", _first(pkg.meta, "description") or "")) or None,
         cover=pkg.cover[0] if pkg.cover else None,

@@ -125,13 +125,34 @@ def header_metadata(header: str, full: str) -> dict:
         meta["language"] = _LANGS.get(lang.split()[0].lower().strip(","), lang[:2].lower())
     date = field("Release Date") or field("Posting Date") or field("Release date")
     if date and (y := re.search(r"\b(1[5-9]\d\d|20\d\d)\b", date)):
+        meta["release_year"] = int(y.group(1))
+    original = field("Original publication") or field("First published")
+    if original and (y := re.search(r"\b(1[0-9]\d\d|20\d\d)\b", original)):
         meta["year"] = int(y.group(1))
     if not meta["title"]:
         first = full[:600]
         m = re.search(r"Project Gutenberg(?:'s)? (?:EBook|Etext|eBook|E-text)?\s*(?:of\s+)?(.+?),\s+by\s+([^\n*]+)", first, re.I)
         if m:
             meta["title"], meta["author"] = clean_space(m.group(1)), meta.get("author") or clean_space(m.group(2))
+    if not meta["title"]:
+        # 1990s etexts: ***The Project Gutenberg Etext of "Title"***, then "by Author" below
+        m = re.search(r"Project Gutenberg(?:'s)? (?:EBook|Etext|eBook|E-text)\s+of\s+[\"\u201c](.+?)[\"\u201d]",
+                      full[:600], re.I)
+        if m:
+            meta["title"] = clean_space(m.group(1))
+            by = re.search(r"^\s*by\s+(.+?)(?:\.?\s{2,}|\.?\s*$)", full[m.end():m.end() + 400], re.I | re.M)
+            if by and not meta.get("author"):
+                meta["author"] = clean_space(by.group(1)).rstrip(".")
+    if meta.get("title"):
+        meta["title"] = strip_gutenberg_prefix(meta["title"])
     return meta
+
+
+def strip_gutenberg_prefix(title: str) -> str:
+    """"The Project Gutenberg eBook #33283: Calculus Made Easy" -> "Calculus Made Easy"."""
+    out = re.sub(r"^(?:the\s+)?project\s+gutenberg(?:'s)?\s+e-?(?:book|text)\s*(?:#\s*\d+)?\s*(?:[:,.-]|\bof\b)?\s*",
+                 "", title.strip(), flags=re.I)
+    return out or title
 
 
 @dataclass
@@ -270,7 +291,8 @@ def parse_gutenberg_txt(path: Path | str) -> Book:
         paras = _drop_front_notes([b.text for b in blocks])
         chapters = [Chapter(title=title, paragraphs=paras)] if paras else []
     return Book(title=title, author=meta.get("author"), language=meta.get("language", "en"),
-                year=meta.get("year"), chapters=chapters, source_format="txt")
+                year=meta.get("year"), release_year=meta.get("release_year"), chapters=chapters,
+                source_format="txt")
 
 
 def _html_entries(blocks: list[Block]) -> list[Entry]:
@@ -311,7 +333,7 @@ def parse_gutenberg_html(path: Path | str) -> Book:
     head_src = head_src.split("START OF", 1)[0] if "START OF" in head_src else head_src[:6000]
     meta = header_metadata(head_src, head_src)
     title = meta.get("title") or (doc.title or path.stem)
-    title = re.sub(r"^The Project Gutenberg e?Book of\s+", "", title, flags=re.I)
+    title = strip_gutenberg_prefix(title)
     lang = meta.get("language")
     if not lang:
         m = re.search(rb"<html[^>]*\blang=\"([A-Za-z\-]+)\"", data[:5000])
@@ -322,4 +344,5 @@ def parse_gutenberg_html(path: Path | str) -> Book:
         paras = _drop_front_notes([b.text for b in blocks if not is_skip_title(b.text)])
         chapters = [Chapter(title=title, paragraphs=paras)] if paras else []
     return Book(title=title, author=meta.get("author"), language=lang, year=meta.get("year"),
+                release_year=meta.get("release_year"),
                 chapters=chapters, source_format="html")

@@ -40,12 +40,15 @@ class Chapter:
 
 @dataclass
 class Book:
-    """A parsed book. ``year`` is the year the file states (edition/release), if any."""
+    """A parsed book. ``year`` is the year the work was first published, when the file says so;
+    ``release_year`` is the year this edition was packaged (a Gutenberg release, an EPUB's date,
+    a PDF's creation date), which players must not show as the book's year."""
 
     title: str
     author: str | None
     language: str
     year: int | None = None
+    release_year: int | None = None
     subjects: list[str] = field(default_factory=list)
     description: str | None = None
     cover: bytes | None = None
@@ -69,6 +72,7 @@ class Book:
             "author": self.author,
             "language": self.language,
             "year": self.year,
+            "release_year": self.release_year,
             "subjects": list(self.subjects),
             "description": self.description,
             "has_cover": self.cover is not None,

@@ -7,6 +7,7 @@ invented from size. A book with zero words raises EmptyBookError.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from e3.books.detect import detect_format
@@ -14,8 +15,24 @@ from e3.books.errors import EmptyBookError
 from e3.books.model import Book
 
 
-def parse_book(path: Path | str) -> Book:
-    """Parse ``path`` into a Book; raises a BookError subclass with a readable message on bad input."""
+def title_from_name(name: str) -> str:
+    """A readable title from a file name the user gave: "the_time-machine.txt" -> "The Time
+    Machine"; a Gutenberg-style "pg35" prefix and a "-8"/"-0" encoding suffix are dropped."""
+    stem = Path(name).name
+    stem = re.sub(r"\.(epub|pdf|html?|txt|xhtml)$", "", stem, flags=re.I)
+    stem = re.sub(r"^pg\d+[-_ ]*", "", stem, flags=re.I) or stem
+    stem = re.sub(r"[-_](?:0|8|h|images)$", "", stem)
+    words = " ".join(re.sub(r"[_\-.]+", " ", stem).split())
+    return words[:1].upper() + words[1:] if words else stem
+
+
+def parse_book(path: Path | str, *, fallback_title: str | None = None) -> Book:
+    """Parse ``path`` into a Book; raises a BookError subclass with a readable message on bad input.
+
+    When the book states no title of its own, the title is ``fallback_title`` (the foundry keeps
+    its copy as ``input.<ext>``, so the asset passes the title the book was registered with),
+    else one made from the file name.
+    """
     path = Path(path)
     fmt = detect_format(path)
     if fmt == "epub":
@@ -30,6 +47,12 @@ def parse_book(path: Path | str) -> Book:
     else:
         from e3.books.gutenberg_text import parse_gutenberg_txt
         book = parse_gutenberg_txt(path)
+    if book.title == path.stem:  # the parser found no title in the book itself
+        fallback = (fallback_title or "").strip() or title_from_name(path.name)
+        for chapter in book.chapters:
+            if chapter.title == book.title:
+                chapter.title = fallback
+        book.title = fallback
     book.chapters = [c for c in book.chapters if c.words > 0]
     if book.total_words == 0:
         raise EmptyBookError(f"{path.name}: no readable words found")

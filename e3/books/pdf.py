@@ -105,7 +105,9 @@ def parse_pdf(path: Path | str) -> Book:
         if not ok:
             raise EncryptedPDFError(f"{path.name}: encrypted; E3 cannot read password-protected PDFs")
     info = reader.metadata or {}
-    title = clean_space(str(info.get("/Title") or "")) or path.stem
+    from e3.books.gutenberg_text import strip_gutenberg_prefix
+
+    title = strip_gutenberg_prefix(clean_space(str(info.get("/Title") or ""))) or path.stem
     author = clean_space(str(info.get("/Author") or "")) or None
     subject = clean_space(str(info.get("/Subject") or ""))
     lang = "en"
@@ -183,5 +185,5 @@ def parse_pdf(path: Path | str) -> Book:
     chapters = build_chapters(blocks, entries, min_words=1) if entries else []
     if not chapters:
         chapters = [Chapter(title=title, paragraphs=[b.text for b in blocks])]
-    return Book(title=title, author=author, language=lang, year=year,
+    return Book(title=title, author=author, language=lang, release_year=year,
                 subjects=[subject] if subject else [], chapters=chapters, source_format="pdf")

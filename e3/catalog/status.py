@@ -104,6 +104,8 @@ def mark(engine: sa.Engine, book_id: str, step: str, status: str, *, error: str 
             if not hasattr(AudiobookProduction, column):
                 raise ValueError(f"audiobook_production has no column {column!r}")
             setattr(row, column, value)
+        if status == "completed" and all(getattr(row, f"{s}_status") == "completed" for s in STEPS):
+            row.status = "completed"  # the book's last step is done
         row.updated_at = now
 
 
@@ -144,6 +146,10 @@ def book_status(engine: sa.Engine, book_id: str) -> dict[str, Any] | None:
             out["status"] = row.status
             for step in STEPS:
                 out[f"{step}_status"] = getattr(row, f"{step}_status")
+                for when in ("started_at", "completed_at"):
+                    stamp = getattr(row, f"{step}_{when}", None)
+                    if stamp is not None:
+                        out[f"{step}_{when}"] = stamp.isoformat(timespec="seconds")
             for col in ("total_chapters", "total_words", "total_chunks", "audio_jobs_completed",
                         "total_audio_files", "audio_duration_seconds", "audio_file_size_bytes",
                         "total_image_jobs", "image_jobs_completed", "total_videos_created"):

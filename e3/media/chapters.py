@@ -34,6 +34,16 @@ def _escape(value: str) -> str:
     return "".join(out)
 
 
+MAX_TITLE_BYTES = 240  # the Nero chpl box keeps at most 255 bytes of a title
+
+
+def chapter_title(title: str) -> str:
+    """``title`` as it is stored in a file: one line, at most MAX_TITLE_BYTES of UTF-8."""
+    one_line = " ".join(str(title).split())
+    raw = one_line.encode("utf-8")[:MAX_TITLE_BYTES]
+    return raw.decode("utf-8", "ignore").rstrip()
+
+
 def ffmetadata(chapters: list[ChapterMark], tags: dict[str, str] | None = None) -> str:
     """FFMETADATA1 text with global ``tags`` and one ``[CHAPTER]`` block per mark (ms timebase).
 
@@ -49,7 +59,7 @@ def ffmetadata(chapters: list[ChapterMark], tags: dict[str, str] | None = None) 
         start = int(round(ch.start * 1000))
         end = max(start + 1, int(round(ch.end * 1000)))
         lines += ["[CHAPTER]", "TIMEBASE=1/1000", f"START={start}", f"END={end}",
-                  f"title={_escape(ch.title)}"]
+                  f"title={_escape(chapter_title(ch.title))}"]
     return "\n".join(lines) + "\n"
 
 

@@ -41,7 +41,7 @@ from pathlib import Path
 from e3.errors import E3Error
 from e3.fsutil import atomic_path
 from e3.media.adts import adts_frames
-from e3.media.chapters import ChapterMark, ffmetadata
+from e3.media.chapters import ChapterMark, chapter_title, ffmetadata
 from e3.media.cover import normalize_cover
 from e3.media.ffmpeg import FFmpegError, ffmpeg_exe, run_ffmpeg
 from e3.media.loudness import Loudness, measure, normalize_filter
@@ -100,6 +100,7 @@ class AudioInfo:
     profile: str | None = None
     bitrate: int | None = None
     bits: int = 0  # PCM/FLAC bit depth (0 = lossy/unknown); the concat demuxer needs it equal
+    block: int = 0  # FLAC max block size: the concat demuxer decodes with the first file's
 
     @property
     def duration(self) -> float:
@@ -165,7 +166,8 @@ def probe_audio(path: Path | str, *, exact: bool = True) -> AudioInfo:
             info = FLAC(str(path)).info
             if info.total_samples > 0:
                 return AudioInfo(path, int(info.total_samples), int(info.sample_rate),
-                                 int(info.channels), "flac", bits=int(info.bits_per_sample))
+                                 int(info.channels), "flac", bits=int(info.bits_per_sample),
+                                 block=int(info.max_blocksize))
     codec, profile, rate, ch, br = stream_info(path)
     if exact:
         samples = count_samples(path)
@@ -183,7 +185,7 @@ def probe_audio(path: Path | str, *, exact: bool = True) -> AudioInfo:
 class _Item:
     path: Path
     samples: int  # at the timeline rate
-    fmt: tuple  # (codec, rate, channels): concat demuxer needs these equal
+    fmt: tuple  # (codec, rate, channels, bits, block): the concat demuxer needs these equal
 
 
 def _layout(channels: int) -> str:
@@ -310,9 +312,14 @@ def _encode_pieces(tl: _Timeline, joined: Path, workdir: Path, *, bitrate: str, 
                 s = max(0, bounds[k] - PRE_ROLL)
                 j0 = 0 if k == 0 else (bounds[k] - s) // FRAME + 1
                 j1 = len(frames) if k == npieces - 1 else (bounds[k + 1] - s) // FRAME + 1
-                if j1 > len(frames):
-                    raise M4BError(f"piece {k + 1} decoded fewer samples than its files declare "
-                                   f"({len(frames)} < {j1} AAC frames); a file's length is wrong")
+                e = min(tl.total, bounds[k + 1] + POST_ROLL)
+                planned = -(-(e - s) // FRAME) + 1  # the native encoder adds one priming frame
+                if len(frames) != planned:
+                    a, b = tl.span(s, e)
+                    names = ", ".join(it.path.name for it in tl.items[a:b][:3])
+                    raise M4BError(f"piece {k + 1} of {npieces} decoded to {len(frames)} AAC frames, "
+                                   f"not the {planned} its files declare (files {names}...): "
+                                   f"a file is shorter than its header says or does not decode")
                 for fr in frames[j0:j1]:
                     sink.write(fr)
                 packets += j1 - j0
@@ -336,10 +343,23 @@ def _mux(joined: Path, packets: int, total: int, rate: int, meta_file: Path, cov
         args += ["-i", str(cover)]
         maps += ["-map", "2:v:0", "-c:v", "copy", "-disposition:v:0", "attached_pic"]
     cmd = [*args, *maps, "-c:a", "copy",
-           "-bsf:a", f"setts=duration='if(eq(N,{packets - 1}),{last_dur}/{rate}/TB,DURATION)'",
+           # time_base: ADTS packets carry a 1/28224000 clock, which the muxer gives the
+           # QuickTime chapter track too, and any chapter over 2^31 ticks (76 s) is dropped.
+           "-bsf:a", f"setts=duration='if(eq(N,{packets - 1}),{last_dur}/{rate}/TB,DURATION)'"
+                     f":time_base=1/{rate}",
            "-movflags", "+faststart", "-f", "ipod", "-y", str(out)]
     run_ffmpeg(cmd, what="m4b mux")
     return [ffmpeg_exe(), "-hide_banner", "-nostdin", *cmd]
+
+
+def require_chapters(path: Path, chapters: list[ChapterMark]) -> None:
+    """Raise :class:`M4BError` unless both chapter lists in the file (the QuickTime track Apple
+    reads and the Nero chpl others read) hold exactly ``chapters``."""
+    from e3.media.mp4boxes import chapter_problems
+
+    problems = chapter_problems(path, [(chapter_title(c.title), c.start) for c in chapters])
+    if problems:
+        raise M4BError(f"{path.name}: chapters were not written as planned: {problems[0]}")
 
 
 def _silence_file(workdir: Path, samples: int, like: AudioInfo, cache: dict) -> _Item:
@@ -349,6 +369,8 @@ def _silence_file(workdir: Path, samples: int, like: AudioInfo, cache: dict) -> 
     if like.codec == "flac" and like.bits in (16, 24):
         codec, bits, ext = "flac", like.bits, "flac"
         enc = ["-c:a", "flac", "-sample_fmt", "s16" if bits == 16 else "s32"]
+        if like.block:
+            enc += ["-frame_size", str(like.block)]
         if bits == 24:
             enc += ["-bits_per_raw_sample", "24"]
     elif like.codec in ("pcm_s16le", "pcm_s24le", "pcm_s32le"):
@@ -357,12 +379,14 @@ def _silence_file(workdir: Path, samples: int, like: AudioInfo, cache: dict) -> 
     else:
         codec, bits, ext = "pcm_s16le", 16, "wav"
         enc = ["-c:a", "pcm_s16le"]
-    key = (samples, rate, channels, codec, bits)
+    block = like.block if codec == "flac" else 0
+    key = (samples, rate, channels, codec, bits, block)
     if key not in cache:
-        p = workdir / f"silence_{samples}_{rate}_{channels}_{bits}.{ext}"
+        p = workdir / f"silence_{samples}_{rate}_{channels}_{bits}_{block}.{ext}"
         run_ffmpeg(["-f", "lavfi", "-i", f"anullsrc=r={rate}:cl={_layout(channels)}",
                     "-af", f"atrim=end_sample={samples}", *enc, "-y", str(p)], what="silence")
-        cache[key] = _Item(p, samples, (codec, rate, channels, bits))
+        made = probe_audio(p)
+        cache[key] = _Item(p, samples, (codec, rate, channels, bits, made.block))
     return cache[key]
 
 
@@ -372,7 +396,7 @@ def tag_map(tags: dict[str, str] | None) -> dict[str, str]:
     out: dict[str, str] = {}
     alias = {"author": "artist", "narrator": "composer", "year": "date", "description": "description"}
     for k, v in (tags or {}).items():
-        if v is None or str(v) == "":
+        if v is None or str(v) == "" or k.lower() in ("language", "release_year"):
             continue
         key = alias.get(k.lower(), k.lower())
         out[key] = str(v)
@@ -387,13 +411,24 @@ def tag_map(tags: dict[str, str] | None) -> dict[str, str]:
     return out
 
 
-def _write_narrator(path: Path, narrator: str | None) -> None:
-    if not narrator:
+# Tags the ipod muxer does not write: the narrator (Apple's ©nrt; composer carries it too) and
+# iTunes freeform atoms that Audiobookshelf and Plex read.
+EXTRA_TAGS = ("narrator", "language", "release_year")
+
+
+def _write_extra_tags(path: Path, tags: dict[str, str] | None) -> None:
+    extras = {k: str(v) for k, v in (tags or {}).items() if k in EXTRA_TAGS and v not in (None, "")}
+    if not extras:
         return
-    from mutagen.mp4 import MP4
+    from mutagen.mp4 import MP4, MP4FreeForm
 
     mp4 = MP4(str(path))
-    mp4["\xa9nrt"] = [narrator]
+    if "narrator" in extras:
+        mp4["\xa9nrt"] = [extras["narrator"]]
+    if "language" in extras:
+        mp4["----:com.apple.iTunes:LANGUAGE"] = [MP4FreeForm(extras["language"].encode("utf-8"))]
+    if "release_year" in extras:  # the edition's year, kept out of ©day (the work's year)
+        mp4["----:com.apple.iTunes:RELEASE_YEAR"] = [MP4FreeForm(extras["release_year"].encode())]
     mp4.save()
 
 
@@ -407,7 +442,6 @@ def build_m4b(tl: _Timeline, chapters: list[ChapterMark], tags: dict[str, str] |
     out.parent.mkdir(parents=True, exist_ok=True)
     workers = workers or os.cpu_count() or 1
     ftags = tag_map(tags)
-    narrator = (tags or {}).get("narrator")
     work = Path(tempfile.mkdtemp(prefix=".e3-m4b-", dir=out.parent))
     try:
         joined = work / "joined.aac"
@@ -421,7 +455,8 @@ def build_m4b(tl: _Timeline, chapters: list[ChapterMark], tags: dict[str, str] |
             cover_path.write_bytes(normalize_cover(cover))
         with atomic_path(out) as tmp:
             cmd = _mux(joined, packets, tl.total, tl.rate, meta, cover_path, tmp)
-            _write_narrator(tmp, narrator)
+            require_chapters(tmp, chapters)
+            _write_extra_tags(tmp, tags)
             os.chmod(tmp, 0o644)  # mkstemp makes 0600; media servers must read it
         bounds = _plan_pieces(tl.offsets, tl.total, int(piece_seconds * tl.rate), tl.uniform)
         return cmd, len(bounds) - 1
@@ -516,7 +551,8 @@ def assemble_m4b(segments: Sequence[Segment], chapter_titles: list[str], tags: d
         for seg, info in zip(segments, infos):
             n = info.samples if info.sample_rate == rate else round(info.samples * rate / info.sample_rate)
             chapter_start.setdefault(seg.chapter_index, pos)
-            items.append(_Item(Path(seg.path), n, (info.codec, info.sample_rate, info.channels, info.bits)))
+            items.append(_Item(Path(seg.path), n, (info.codec, info.sample_rate, info.channels,
+                                                   info.bits, info.block)))
             pos += n
             gap = round(seg.pause_after * info.sample_rate)  # silence at the chunk's own rate
             if gap > 0:

@@ -48,6 +48,8 @@ class InputFile:
     tags: dict[str, str]
     samples: int = 0
     profile: str | None = None
+    bits: int = 0
+    block: int = 0  # FLAC max block size (0 for other codecs)
 
 
 @dataclass
@@ -234,7 +236,7 @@ def _probe(path: Path) -> InputFile:
         raise MergeError(f"corrupt or unreadable audio file {path}: {exc}") from None
     return InputFile(path=path, duration=info.duration, codec=info.codec, sample_rate=info.sample_rate,
                      channels=info.channels, bitrate=info.bitrate, tags=_tags(path),
-                     samples=info.samples, profile=info.profile)
+                     samples=info.samples, profile=info.profile, bits=info.bits, block=info.block)
 
 
 def collect_inputs(dirs: list[Path], *, chapters: Literal["per-file", "per-folder"] = "per-file",

@@ -35,7 +35,7 @@ from e3.media.cover import normalize_cover
 from e3.media.ffmpeg import ffmpeg_exe
 from e3.media.loudness import measure, normalize_filter
 from e3.media.adts import adts_frames
-from e3.media.m4b import (FRAME, M4BResult, _Item, _mux, _Timeline,
+from e3.media.m4b import (FRAME, M4BResult, _Item, _mux, _Timeline, require_chapters,
                           build_m4b, measure_timeline, tag_map)
 from e3.merge.plan import InputFile, MergeError, MergePlan
 
@@ -115,6 +115,7 @@ def _copy_merge(plan: MergePlan, out: Path, workers: int, progress: Progress | N
             cover_path.write_bytes(normalize_cover(plan.cover))
         with atomic_path(out) as tmp:
             cmd = _mux(joined, packets, total, rate, meta, cover_path, tmp, priming=info[0][0])
+            require_chapters(tmp, marks)
             os.chmod(tmp, 0o644)
         if progress:
             progress(total / rate, total / rate)
@@ -166,7 +167,7 @@ def run_merge(plan: MergePlan, out: Path | str, *, loudness_target: float | None
     for f in plan.files:
         n = f.samples if f.sample_rate == rate else round(f.samples * rate / f.sample_rate)
         starts[f.path] = pos
-        items.append(_Item(f.path, n, (f.codec, f.sample_rate, f.channels, 0)))
+        items.append(_Item(f.path, n, (f.codec, f.sample_rate, f.channels, f.bits, f.block)))
         pos += n
     tl = _Timeline(items, rate, channels)
     marks = _marks(plan, starts, tl.total, rate)

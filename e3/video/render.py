@@ -53,7 +53,9 @@ from pathlib import Path
 from e3.errors import E3Error
 from e3.fsutil import atomic_path
 from e3.media.adts import adts_frames
+from e3.media.chapters import ChapterMark, chapter_title, ffmetadata
 from e3.media.ffmpeg import FFmpegError, ffmpeg_exe, run_ffmpeg
+from e3.media.mp4boxes import chapter_problems
 
 SAMPLE_RATE = 48000
 CHANNELS = 2
@@ -99,10 +101,6 @@ class RenderResult:
 
 def _natural_key(p: Path):
     return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", p.name)]
-
-
-def _ffmeta_escape(text: str) -> str:
-    return re.sub(r"([=;#\\\n])", r"\\\1", text)
 
 
 class _Log:
@@ -673,15 +671,11 @@ def render_video(slides: Sequence[Slide], out: Path, *, width: int = 1920, heigh
             for frames in _hold_chunks(seg[i] - lead - trail, gop):
                 parts.append((clips[i], still_clips[i].cut(frames)))
 
-        chap = []
-        meta = [";FFMETADATA1"]
-        for i, s in enumerate(slides):
-            title = s.title or Path(s.audio or s.image).stem.replace("_", " ")
-            st, en = bounds_s[i] / SAMPLE_RATE, bounds_s[i + 1] / SAMPLE_RATE
-            chap.append({"title": title, "start": round(st, 3), "end": round(en, 3)})
-            meta += ["[CHAPTER]", "TIMEBASE=1/1000", f"START={round(st * 1000)}",
-                     f"END={round(en * 1000)}", f"title={_ffmeta_escape(title)}"]
-        (work / "chapters.txt").write_text("\n".join(meta) + "\n", encoding="utf-8")
+        marks = [ChapterMark(s.title or Path(s.audio or s.image).stem.replace("_", " "),
+                             bounds_s[i] / SAMPLE_RATE, bounds_s[i + 1] / SAMPLE_RATE)
+                 for i, s in enumerate(slides)]
+        chap = [{"title": m.title, "start": round(m.start, 3), "end": round(m.end, 3)} for m in marks]
+        (work / "chapters.txt").write_text(ffmetadata(marks), encoding="utf-8")
 
         # 6. final mux (stream copy; burn-in re-encodes the video)
         duration = total / SAMPLE_RATE
@@ -703,11 +697,21 @@ def render_video(slides: Sequence[Slide], out: Path, *, width: int = 1920, heigh
                         for k, a in enumerate(x264)]]
         else:
             vcodec = ["-c:v", "copy"]
+        video_clock = SAMPLE_RATE if SAMPLE_RATE % fps == 0 else fps * 1000
         with atomic_path(out) as tmp:
-            log.run(args + maps + vcodec + ["-c:a", "copy", "-t", f"{duration:.6f}",
-                                            "-video_track_timescale", str(fps * 512),
+            # The QuickTime chapter track's clock is the least common multiple of the packet
+            # time bases (raw H.264 1/1200000, ADTS 1/28224000) and a chapter over 2^31 ticks is
+            # dropped: one 48 kHz clock for both tracks allows chapters of 12 hours.
+            log.run(args + maps + vcodec + ["-bsf:v", f"setts=time_base=1/{video_clock}",
+                                            "-c:a", "copy", "-bsf:a", f"setts=time_base=1/{SAMPLE_RATE}",
+                                            "-t", f"{duration:.6f}",
+                                            "-video_track_timescale", str(video_clock),
                                             "-movflags", "+faststart", "-f", "mp4", str(tmp)],
                     what=f"muxing {out.name}", stdin_feed=lambda: _clip_bytes(parts))
+            if chapters:
+                problems = chapter_problems(tmp, [(chapter_title(c["title"]), c["start"]) for c in chap])
+                if problems:
+                    raise RenderError(f"{out.name}: chapters were not written as planned: {problems[0]}")
         if progress:
             progress(1.0, "muxed")
         info = probe_video(out)

@@ -98,7 +98,8 @@ def parsed_chapters(context: dg.AssetExecutionContext, catalog: CatalogResource,
                              allow_retries=False)
         try:
             catalog.mark(book_id, "metadata", "processing")
-            book = parse_book(source)
+            # the registered title: the name the user gave when the book states none
+            book = parse_book(source, fallback_title=_title_row(catalog, book_id).title or book_id)
         except Exception:
             # No partial or stale metadata survives a failed parse.
             for stale in (paths.parse_metadata, paths.chunk_plan):
@@ -125,7 +126,7 @@ def parsed_chapters(context: dg.AssetExecutionContext, catalog: CatalogResource,
         foundry.foundry().write_json(paths.parse_metadata, meta)
         foundry.foundry().write_json(paths.metadata, {
             "book_id": book_id, "title": book.title, "author": book.author, "language": book.language,
-            "year": book.year, "subjects": book.subjects, "description": book.description,
+            "year": book.year, "release_year": book.release_year, "subjects": book.subjects, "description": book.description,
             "source_format": book.source_format,
         })
         with catalog.session() as s, s.begin():
@@ -134,7 +135,7 @@ def parsed_chapters(context: dg.AssetExecutionContext, catalog: CatalogResource,
             row.title = book.title[:500] if book.title else row.title
             row.author = (book.author or "")[:500] or row.author
             row.language = book.language or row.language
-            row.publication_year = book.year
+            row.publication_year = book.year  # the work's year; never the edition's
             row.genre = (book.subjects[0][:255] if book.subjects else row.genre)
         catalog.mark(book_id, "metadata", "completed")
         catalog.mark(book_id, "parse_novel", "completed", total_chapters=book.chapter_count,

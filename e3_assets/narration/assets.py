@@ -126,6 +126,8 @@ def _book_tags(catalog: CatalogResource, paths, book_id: str, narrator_id: str |
         "narrator": narrator.narrator_name if narrator else "",
         "year": str((title.publication_year if title else None) or meta.get("year") or ""),
         "genre": (title.genre if title else None) or "Audiobook",
+        "language": (title.language if title else None) or meta.get("language") or "",
+        "release_year": str(meta.get("release_year") or ""),
         "description": meta.get("description") or f"{meta.get('title', book_id)}, narrated by E3.",
     }
     tags = {k: v for k, v in tags.items() if v}

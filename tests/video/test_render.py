@@ -123,6 +123,13 @@ def test_chapters(rendered):
     assert chaps[2]["start"] == pytest.approx(DURS[0] + DURS[1], abs=0.01)
     assert [c["title"] for c in res.chapters] == ["One", "Two = 2", "Three"]
     assert seen and seen[-1] == pytest.approx(1.0)
+    # what Apple's players read: the QuickTime chapter track, beside the soft subtitles
+    from e3.media.mp4boxes import chapter_problems, quicktime_chapters
+
+    qt = quicktime_chapters(res.path)
+    assert [c.title for c in qt] == ["One", "Two = 2", "Three"]
+    assert qt[1].start == pytest.approx(DURS[0], abs=0.01)
+    assert chapter_problems(res.path) == []
 
 
 def test_four_three_image_is_padded_not_stretched(rendered):
