@@ -112,6 +112,11 @@ def audio_chunks(context: dg.AssetExecutionContext, catalog: CatalogResource, fo
     )
 
 
+# Bumped when the m4b's layout changes, so files made by older code are assembled again
+# (2: the QuickTime chapter track is present for chapters of any length).
+M4B_LAYOUT = "m4b-layout-2"
+
+
 def _book_tags(catalog: CatalogResource, paths, book_id: str, narrator_id: str | None) -> tuple[dict, bytes]:
     """m4b tags from the catalog and the parse metadata, and the cover (the book's, else generated)."""
     from e3.media.cover import generate_cover
@@ -172,7 +177,7 @@ def audiobook_m4b(context: dg.AssetExecutionContext, catalog: CatalogResource,
         segments[-1] = Segment(segments[-1].path, 0.0, segments[-1].chapter_index)
         tags, cover = _book_tags(catalog, paths, book_id, manifest.get("narrator_id"))
         inputs_hash = sha256_text(json.dumps(manifest["chunks"], sort_keys=True), json.dumps(tags, sort_keys=True),
-                                  sha256_text(cover.hex()[:4096]), str(LOUDNESS_TARGET))
+                                  sha256_text(cover.hex()[:4096]), str(LOUDNESS_TARGET), M4B_LAYOUT)
         catalog.mark(book_id, "audio_combination_planned", "completed")
         previous = json.loads(sidecar.read_text()) if sidecar.is_file() else None
         if out.is_file() and previous and previous.get("inputs_hash") == inputs_hash:
