@@ -17,8 +17,7 @@ def decode_errors(path: Path, *, video: bool = False) -> str:
     maps = ["-map", "0:a:0"] + (["-map", "0:v:0"] if video else [])
     proc = subprocess.run([ffmpeg_exe(), "-v", "error", "-nostdin", "-threads", "2", "-i", str(path), *maps,
                            "-f", "null", "-"], capture_output=True, text=True)
-    lines = [ln for ln in proc.stderr.splitlines()
-             if ln.strip() and "Referenced QT chapter track not found" not in ln]
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
     return "\n".join(lines) + ("" if proc.returncode == 0 else f"\nexit {proc.returncode}")
 
 
