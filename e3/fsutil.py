@@ -10,10 +10,21 @@ import contextlib
 import hashlib
 import json
 import os
+import re
+import shutil
+import socket
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+
+def _owner_tag() -> str:
+    """Host and process that own a temporary file or folder, so a later run can tell whether
+    its owner is still alive (a folder shared by several hosts keeps theirs)."""
+    host = re.sub(r"[^A-Za-z0-9]", "", socket.gethostname())[:24] or "host"
+    return f"{host}~{os.getpid()}"
 
 
 def tmp_path_for(final: Path) -> Path:
@@ -23,7 +34,8 @@ def tmp_path_for(final: Path) -> Path:
     """
     final = Path(final)
     final.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{final.stem}.", suffix=f".part{final.suffix}", dir=final.parent)
+    fd, name = tempfile.mkstemp(prefix=f".{final.stem}.{_owner_tag()}.", suffix=f".part{final.suffix}",
+                                dir=final.parent)
     os.close(fd)
     # mkstemp makes 0600 files; artifacts get the usual umask-based permissions instead.
     os.chmod(name, 0o666 & ~_umask())
@@ -96,3 +108,59 @@ def remove_stale_parts(folder: Path) -> int:
                 p.unlink()
                 count += 1
     return count
+
+
+STALE_FOREIGN_SECONDS = 24 * 3600
+_OWNED = re.compile(r"(?P<host>[A-Za-z0-9]+)~(?P<pid>\d+)")
+
+
+def _owner_gone(name: str, mtime: float) -> bool:
+    """True when the host~pid in ``name`` is this host's and that process is dead, or the entry
+    belongs to another host and is a day old. Names without an owner are left alone."""
+    m = _OWNED.search(name)
+    if not m:
+        return False
+    here = _owner_tag().split("~")[0]
+    if m.group("host") != here:
+        return time.time() - mtime > STALE_FOREIGN_SECONDS
+    pid = int(m.group("pid"))
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def remove_stale_work(folder: Path) -> int:
+    """Delete work folders (``.e3-*``) and ``.part`` files that a killed run left in ``folder``;
+    returns how many. Those of live processes, here or on other hosts, are kept."""
+    count = 0
+    folder = Path(folder)
+    if not folder.is_dir():
+        return 0
+    for p in list(folder.glob(".e3-*")) + list(folder.glob(".*.part*")):
+        try:
+            gone = _owner_gone(p.name, p.stat().st_mtime)
+        except FileNotFoundError:
+            continue
+        if gone:
+            if p.is_dir():
+                shutil.rmtree(p, ignore_errors=True)
+            else:
+                with contextlib.suppress(FileNotFoundError):
+                    p.unlink()
+            count += 1
+    return count
+
+
+def work_dir(parent: Path, kind: str) -> Path:
+    """A fresh hidden work folder ``.e3-<kind>-<host>~<pid>-*`` in ``parent`` (same filesystem as
+    the output, so results move into place by rename). What killed runs left there goes first."""
+    parent = Path(parent)
+    parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_work(parent)
+    return Path(tempfile.mkdtemp(prefix=f".e3-{kind}-{_owner_tag()}-", dir=parent))

@@ -30,7 +30,6 @@ import os
 import re
 import shutil
 import subprocess
-import tempfile
 import threading
 import wave
 from collections.abc import Callable, Sequence
@@ -39,7 +38,7 @@ from dataclasses import replace, dataclass, field
 from pathlib import Path
 
 from e3.errors import E3Error
-from e3.fsutil import atomic_path
+from e3.fsutil import atomic_path, work_dir
 from e3.media.adts import adts_frames
 from e3.media.chapters import ChapterMark, chapter_title, ffmetadata
 from e3.media.cover import normalize_cover
@@ -442,7 +441,7 @@ def build_m4b(tl: _Timeline, chapters: list[ChapterMark], tags: dict[str, str] |
     out.parent.mkdir(parents=True, exist_ok=True)
     workers = workers or os.cpu_count() or 1
     ftags = tag_map(tags)
-    work = Path(tempfile.mkdtemp(prefix=".e3-m4b-", dir=out.parent))
+    work = work_dir(out.parent, "m4b")
     try:
         joined = work / "joined.aac"
         packets = _encode_pieces(tl, joined, work, bitrate=bitrate, af=af, workers=workers,
@@ -542,7 +541,7 @@ def assemble_m4b(segments: Sequence[Segment], chapter_titles: list[str], tags: d
             raise M4BError(str(exc)) from None
     rate = sample_rate or infos[0].sample_rate
     channels = min(2, max(i.channels for i in infos))
-    work = Path(tempfile.mkdtemp(prefix=".e3-sil-", dir=out.parent))
+    work = work_dir(out.parent, "sil")
     try:
         items: list[_Item] = []
         chapter_start: dict[int, int] = {}

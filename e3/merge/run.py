@@ -24,12 +24,11 @@ import os
 import re
 import shutil
 import subprocess
-import tempfile
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from e3.fsutil import atomic_path
+from e3.fsutil import atomic_path, work_dir
 from e3.media.chapters import ChapterMark, ffmetadata
 from e3.media.cover import normalize_cover
 from e3.media.ffmpeg import ffmpeg_exe
@@ -83,7 +82,7 @@ def _extract(f: InputFile, dest: Path) -> tuple[int, int]:
 def _copy_merge(plan: MergePlan, out: Path, workers: int, progress: Progress | None) -> M4BResult:
     files = plan.files
     rate = files[0].sample_rate
-    work = Path(tempfile.mkdtemp(prefix=".e3-merge-", dir=out.parent))
+    work = work_dir(out.parent, "merge")
     try:
         dests = [work / f"f{i:05d}.aac" for i in range(len(files))]
         with ThreadPoolExecutor(max_workers=workers) as pool:
@@ -175,7 +174,7 @@ def run_merge(plan: MergePlan, out: Path | str, *, loudness_target: float | None
         piece_seconds = auto_piece_seconds(plan.files, workers)
     af, measured_in = None, None
     if loudness_target is not None:
-        work = Path(tempfile.mkdtemp(prefix=".e3-measure-", dir=out.parent))
+        work = work_dir(out.parent, "measure")
         try:
             measured_in = measure_timeline(tl, work)
         finally:
