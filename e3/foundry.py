@@ -39,7 +39,7 @@ class InvalidBookId(E3Error):
 
 
 def validate_book_id(book_id: str) -> str:
-    if not BOOK_ID.match(book_id or ""):
+    if not BOOK_ID.fullmatch(book_id or ""):
         raise InvalidBookId(
             f"invalid book id {book_id!r}: use 1-63 characters of a-z, 0-9 and '-', starting with a letter or digit"
         )
@@ -143,7 +143,7 @@ class Foundry:
     def book_ids(self) -> list[str]:
         if not self.root.is_dir():
             return []
-        return sorted(p.name for p in self.root.iterdir() if p.is_dir() and BOOK_ID.match(p.name))
+        return sorted(p.name for p in self.root.iterdir() if p.is_dir() and BOOK_ID.fullmatch(p.name))
 
     # --- E3's own folders --------------------------------------------------------------------
     @property

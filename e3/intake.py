@@ -40,7 +40,7 @@ def classify(spec: str) -> Source:
     spec = spec.strip()
     if re.match(r"^https?://", spec, re.I):
         return Source("url", spec)
-    match = GUTENBERG_ID.match(spec)
+    match = GUTENBERG_ID.fullmatch(spec)
     if match and not Path(spec).exists():
         return Source("gutenberg", str(int(match.group(1))))
     return Source("path", str(Path(spec).expanduser().resolve()))

@@ -239,7 +239,7 @@ def _key_range(key: str) -> tuple[uuid.UUID, uuid.UUID]:
 
 def job_by_key(session: Session, key: str) -> VideoJob:
     """The job whose partition key (``vj-<first 12 hex of its id>``) is ``key``."""
-    if not KEY.match(key or ""):
+    if not KEY.fullmatch(key or ""):
         raise StudioError(f"{key!r} is not a video job key (vj- and 12 hex digits)")
     lo, hi = _key_range(key)
     jobs = list(session.scalars(sa.select(VideoJob).where(VideoJob.id.between(lo, hi))))

@@ -48,7 +48,7 @@ class UploadError(E3Error):
 def normalize_email(email: str) -> str:
     """Trimmed and lower-cased: emails are unique regardless of case."""
     value = (email or "").strip().lower()
-    if len(value) > 255 or not _EMAIL.match(value):
+    if len(value) > 255 or not _EMAIL.fullmatch(value):
         raise UploadError(f"{email!r} is not an email address")
     return value
 
@@ -238,7 +238,7 @@ def find_audiobook(engine: sa.Engine, ref: str) -> Audiobook:
     text = ref.strip().lower()
     prefix = text[3:] if text.startswith("up-") else text
     prefix = prefix.replace("-", "")
-    if not re.match(r"^[0-9a-f]{4,32}$", prefix):
+    if not re.fullmatch(r"[0-9a-f]{4,32}", prefix):
         raise UploadError(f"{ref!r} is not an audiobook id (at least 4 hex digits, or up-<12 hex>)")
     id_hex = sa.func.lower(sa.func.replace(sa.cast(Audiobook.id, sa.String), "-", ""))
     with Session(engine, expire_on_commit=False) as s:

@@ -129,7 +129,7 @@ def _hex_prefix(text: str) -> str:
     if ref.startswith(PARTITION_PREFIX):
         ref = ref[len(PARTITION_PREFIX):]
     ref = ref.replace("-", "")
-    if not _HEX.match(ref):
+    if not _HEX.fullmatch(ref):
         raise JobNotFound(f"{text!r} is not a merge job id (hex digits, or a key like mj-0123456789ab)")
     return ref
 
