@@ -68,6 +68,19 @@ def getenv(name: str, default: str | None = None) -> str | None:
     return interpolate(raw.strip())
 
 
+def openai_base_url(service: str = "tts") -> str | None:
+    """Where an OpenAI-compatible client sends requests: the one resolution every client uses.
+
+    ``E3_OPENAI_BASE_URL`` points every OpenAI-compatible client (speech and chat) at one
+    server; ``E3_LLM_BASE_URL`` overrides it for the chat model (``service="llm"``). None means
+    the OpenAI API itself, which then needs ``OPENAI_API_KEY``. The key is read by the clients
+    from ``OPENAI_API_KEY`` only and is sent nowhere but this URL.
+    """
+    if service == "llm" and (url := getenv("E3_LLM_BASE_URL")):
+        return url
+    return getenv("E3_OPENAI_BASE_URL")
+
+
 @dataclass(frozen=True)
 class Settings:
     env: str

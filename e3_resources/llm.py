@@ -1,7 +1,8 @@
 """The LLM resource: an OpenAI-compatible chat client for image prompts, when one is configured.
 
 Fields default to ``None`` = read E3's settings when a run starts: ``E3_LLM_MODEL`` (default
-gpt-4o-mini) and ``E3_LLM_BASE_URL`` (Ollama, vLLM, LM Studio ...; unset = the OpenAI API with
+gpt-4o-mini) and ``E3_LLM_BASE_URL``, else ``E3_OPENAI_BASE_URL`` (Ollama, vLLM, LM Studio ...;
+unset = the OpenAI API with
 ``OPENAI_API_KEY``). With neither a key nor a URL, ``available()`` is False and the assets use the
 offline extractive prompt writer instead. The API key is read by the client and never stored here.
 """
@@ -11,7 +12,7 @@ from __future__ import annotations
 import dagster as dg
 from pydantic import Field
 
-from e3.config import getenv
+from e3.config import getenv, openai_base_url
 
 
 class LLMResource(dg.ConfigurableResource):
@@ -29,7 +30,7 @@ class LLMResource(dg.ConfigurableResource):
         return self.model or getenv("E3_LLM_MODEL", DEFAULT_MODEL) or DEFAULT_MODEL
 
     def resolved_base_url(self) -> str | None:
-        return self.base_url or getenv("E3_LLM_BASE_URL")
+        return self.base_url or openai_base_url("llm")
 
     def available(self) -> bool:
         """True when a server URL (this resource's or E3_LLM_BASE_URL) or OPENAI_API_KEY is set."""

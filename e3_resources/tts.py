@@ -25,6 +25,7 @@ from pydantic import Field
 
 from e3.catalog.models import AudiobookProduction, Narrator, Title
 from e3.catalog.status import DEFAULT_NARRATOR_ID
+from e3.config import openai_base_url
 from e3.errors import E3Error
 
 
@@ -72,7 +73,7 @@ class TTSResource(dg.ConfigurableResource):
                 "voice_model": "openai_tts",
                 "model": self.openai_model or os.environ.get("E3_OPENAI_TTS_MODEL") or "gpt-4o-mini-tts",
                 "voice": narrator.voice_sample_path or os.environ.get("E3_OPENAI_TTS_VOICE") or "alloy",
-                "base_url": self.openai_base_url or os.environ.get("E3_OPENAI_BASE_URL") or None,
+                "base_url": self.openai_base_url or openai_base_url("tts"),
                 "max_retries": int(os.environ.get("E3_OPENAI_MAX_RETRIES") or 4),
             }
         else:

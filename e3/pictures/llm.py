@@ -23,7 +23,7 @@ import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from e3.config import getenv
+from e3.config import getenv, openai_base_url
 from e3.errors import E3Error
 
 log = logging.getLogger(__name__)
@@ -39,8 +39,9 @@ class LLMError(E3Error):
 
 
 def llm_available() -> bool:
-    """True when an API key (``OPENAI_API_KEY``) or a server (``E3_LLM_BASE_URL``) is configured."""
-    return bool(getenv("OPENAI_API_KEY") or getenv("E3_LLM_BASE_URL"))
+    """True when an API key (``OPENAI_API_KEY``) or a server (``E3_LLM_BASE_URL`` or
+    ``E3_OPENAI_BASE_URL``) is configured."""
+    return bool(getenv("OPENAI_API_KEY") or openai_base_url("llm"))
 
 
 def _parse_json(text: str) -> Any:
@@ -97,9 +98,10 @@ class LLMClient:
 
     @classmethod
     def from_env(cls, **kwargs: Any) -> LLMClient:
-        """Build from ``E3_LLM_MODEL`` (default gpt-4o-mini), ``E3_LLM_BASE_URL`` and ``OPENAI_API_KEY``."""
+        """Build from ``E3_LLM_MODEL`` (default gpt-4o-mini), the base URL of
+        :func:`e3.config.openai_base_url` and ``OPENAI_API_KEY``."""
         return cls(model=getenv("E3_LLM_MODEL", DEFAULT_MODEL) or DEFAULT_MODEL,
-                   base_url=getenv("E3_LLM_BASE_URL"), **kwargs)
+                   base_url=openai_base_url("llm"), **kwargs)
 
     def __repr__(self) -> str:  # never shows the key
         return f"LLMClient(model={self.model!r}, base_url={self.base_url!r})"

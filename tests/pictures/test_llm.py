@@ -139,3 +139,25 @@ def test_configuration(monkeypatch):
     monkeypatch.setenv("E3_LLM_MODEL", "llama3.2")
     client = LLMClient.from_env()
     assert (client.model, client.base_url) == ("llama3.2", "http://127.0.0.1:11434/v1")
+
+
+def test_one_base_url_for_every_openai_client(monkeypatch):
+    """With only OPENAI_API_KEY and E3_OPENAI_BASE_URL set, the prompt writer's requests go to
+    that server (with the key), never to api.openai.com."""
+    from e3.config import openai_base_url
+    from e3_resources.llm import LLMResource
+
+    monkeypatch.setenv("OPENAI_API_KEY", SECRET)
+    monkeypatch.delenv("E3_LLM_BASE_URL", raising=False)
+    with FakeOpenAI(['{"colour": "teal"}']) as srv:
+        monkeypatch.setenv("E3_OPENAI_BASE_URL", srv.url)
+        assert openai_base_url("llm") == openai_base_url("tts") == srv.url
+        client = LLMClient.from_env(max_retries=0, timeout=10)
+        assert client.base_url == srv.url
+        assert client.complete_json("s", "u", _validate_colour) == "teal"
+        assert LLMResource().resolved_base_url() == srv.url
+        assert LLMResource().client().complete_json("s", "u", _validate_colour) == "teal"
+    assert len(srv.requests) == 2 and srv.headers[0]["Authorization"] == f"Bearer {SECRET}"
+    # the chat model may have its own server
+    monkeypatch.setenv("E3_LLM_BASE_URL", "http://127.0.0.1:9/v1")
+    assert openai_base_url("llm") == "http://127.0.0.1:9/v1" and openai_base_url("tts") != openai_base_url("llm")
