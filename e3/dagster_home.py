@@ -2,12 +2,14 @@
 
 ``DAGSTER_HOME`` wins when set. Otherwise E3 uses ``<E3_HOME>/.dagster_home/<E3_ENV>`` and copies
 the project's ``dagster.yaml`` there (``dagster.postgres.yaml`` when ``E3_DAGSTER_STORAGE=postgres``).
+A file e3 wrote (marked on its first line) is rewritten when that setting changes; a file the user
+edited is never overwritten: a mismatch with the setting is then refused in one line.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
+import re
 from pathlib import Path
 
 from e3.config import Settings, getenv
@@ -57,16 +59,63 @@ def ensure_dagster_home(settings: Settings) -> Path:
     home.mkdir(parents=True, exist_ok=True)
     os.environ["DAGSTER_HOME"] = str(home)
     kind = storage_kind()
+    yaml_path = home / "dagster.yaml"
+    text = yaml_path.read_text(encoding="utf-8") if yaml_path.exists() else None
+    written = yaml_storage_kind(text) if text is not None else None
+    if written not in (None, kind) and not _written_by_e3(text):
+        # The user's own file: never overwrite their edits; say what to do instead.
+        raise ConfigError(
+            f"{yaml_path} has {written} storage but E3_DAGSTER_STORAGE={kind}: delete that file "
+            f"(e3 writes a new one) or edit its storage section yourself"
+        )
     if kind == "postgres":
         for name, value in PG_DEFAULTS.items():
             os.environ.setdefault(name, getenv(name, value) or value)
         _ensure_pg_database()
-    yaml_path = home / "dagster.yaml"
-    if not yaml_path.exists():
-        yaml_path.write_text(instance_yaml_text(kind), encoding="utf-8")
-    elif kind == "postgres" and "postgres" not in yaml_path.read_text(encoding="utf-8"):
-        shutil.copyfile(PROJECT_ROOT / "dagster.postgres.yaml", yaml_path)
+    if written != kind:  # no file yet, or one e3 wrote for the other storage
+        _write_instance_yaml(yaml_path, kind)
     return home
+
+
+# The hash of the text below the marker tells e3's own file from one the user has since edited.
+_MARKER = "# Written by e3 for E3_DAGSTER_STORAGE={kind} (sha256 {digest}); edit it and e3 leaves it alone."
+
+
+def _digest(text: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def _write_instance_yaml(path: Path, kind: str) -> None:
+    body = instance_yaml_text(kind)
+    path.write_text(_MARKER.format(kind=kind, digest=_digest(body)) + "\n" + body, encoding="utf-8")
+
+
+def _written_by_e3(text: str) -> bool:
+    """Written by e3 and unchanged since (marked, or a plain template copy from before the mark)."""
+    first, _, body = text.partition("\n")
+    match = re.match(r"# Written by e3 for E3_DAGSTER_STORAGE=\w+ \(sha256 (\w+)\)", first)
+    if match:
+        return match.group(1) == _digest(body)
+    templates = [_FALLBACK_YAML] + [p.read_text(encoding="utf-8") for p in
+                                   (PROJECT_ROOT / "dagster.yaml", PROJECT_ROOT / "dagster.postgres.yaml")
+                                   if p.is_file()]
+    return text.strip() in {t.strip() for t in templates}
+
+
+def yaml_storage_kind(text: str) -> str:
+    """"postgres" when the instance yaml stores runs/events in Postgres, else "sqlite"."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"DAGSTER_HOME's dagster.yaml is not valid YAML: {exc}".splitlines()[0]) from None
+    data = data if isinstance(data, dict) else {}
+    # Only the storage sections count: comments or other keys may mention postgres.
+    sections = [data.get(k) for k in ("storage", "run_storage", "event_log_storage", "schedule_storage")]
+    return "postgres" if "postgres" in repr([s for s in sections if s]).lower() else "sqlite"
 
 
 def _ensure_pg_database() -> None:

@@ -32,6 +32,15 @@ class _Missing(Exception):
     """404/410: try the next URL."""
 
 
+class UnreachableError(DownloadError):
+    """No connection to the server at all (offline, DNS failure, refused): naming the host helps."""
+
+    def __init__(self, url: str, exc: Exception):
+        self.host = urlparse(url).hostname or url
+        self.reason = f"{exc.__class__.__name__}: {exc}"
+        super().__init__(f"{url}: cannot reach {self.host} ({self.reason}); is this machine offline?")
+
+
 def _get(client: httpx.Client, url: str, dest: Path, retries: int) -> Path:
     delay = 0.5
     for attempt in range(retries + 1):
@@ -60,6 +69,8 @@ def _get(client: httpx.Client, url: str, dest: Path, retries: int) -> Path:
                 return dest
         except (httpx.TransportError, httpx.HTTPStatusError) as exc:
             if attempt >= retries:
+                if isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout)):
+                    raise UnreachableError(url, exc) from None
                 raise DownloadError(f"{url}: {exc.__class__.__name__}: {exc}") from None
             time.sleep(delay)
             delay *= 2
@@ -101,6 +112,12 @@ def fetch_gutenberg(number: int, cache_dir: Path, base_url: str = "https://www.g
                 return _get(client, url, cache_dir / name, retries)
             except _Missing as exc:
                 missing.append(str(exc))
+            except UnreachableError as exc:
+                # Offline is the common case for a new user: say so, and that a local file works.
+                raise DownloadError(
+                    f"Project Gutenberg book {number}: E3 is offline or cannot reach the Gutenberg server "
+                    f"{exc.host} ({exc.reason}); a local file works too: `e3 add path/to/book.epub`"
+                ) from None
     raise DownloadError(f"Project Gutenberg book {number} not found ({'; '.join(missing)})")
 
 

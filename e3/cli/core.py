@@ -255,7 +255,8 @@ class BookLock:
 @click.option("--select", help="Comma-separated assets to materialize (default: every book asset).")
 @click.option("--log-level", default="WARNING", show_default=True,
               type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
-              help="Dagster log level printed while running.")
+              help="Dagster log level printed while running; DEBUG and INFO also print Dagster's "
+                   "error reports (else a failure is one line; the details are in the run's event log).")
 @click.option("--executor", default="in_process", show_default=True,
               type=click.Choice(["in_process", "multiprocess"]),
               help="Run every step in this process, or each step in its own process.")
@@ -276,21 +277,84 @@ def produce_command(book_id: str, select: str | None, log_level: str, executor: 
     selection = _selection_for(select)
     steps = [STEP_OF_ASSET[a] for a in selection.split(",") if STEP_OF_ASSET.get(a)]
     watcher = _ProgressWatcher(engine, book_id, steps)
-    failure = None
+    failure = line = None
+    # Dagster's console logger prints every failure with its stack trace (several times); below
+    # INFO the terminal gets one line instead and the traces stay in the event log and a log file.
+    console_level = log_level if log_level.upper() in ("DEBUG", "INFO") else "CRITICAL"
+    started = time.time()
     with dagster_instance() as instance, BookLock(instance, book_id):
         watcher.start()
         try:
-            materialize_partition(selection, book_id, log_level=log_level, executor=executor)
+            materialize_partition(selection, book_id, log_level=console_level, executor=executor)
         except E3Error as exc:
             failure = exc
         finally:
             watcher.stop_event.set()
             watcher.join(timeout=5)
+        if failure is not None:
+            line = _failure_line(instance, book_id, started)
     status = book_status(engine, book_id) or {}
     if failure is not None:
-        reason = (status.get("last_error") or {}).get("message")
-        raise E3Error(f"{book_id}: {reason}" if reason else str(failure))
+        if line is None:
+            reason = (status.get("last_error") or {}).get("message")
+            line = f"{book_id}: {_strip_prefix(reason, book_id)}" if reason else str(failure)
+        raise E3Error(line)
     _print_outputs(settings, book_id)
+
+
+def _strip_prefix(message: str, book_id: str) -> str:
+    return message[len(book_id) + 2:] if message.startswith(f"{book_id}: ") else message
+
+
+def _error_cause(error) -> str:
+    """The first line of the user's exception, without Dagster's wrapper and module path."""
+    while error.cause is not None and error.cls_name and error.cls_name.startswith("Dagster"):
+        error = error.cause
+    lines = [ln for ln in (error.message or "").strip().splitlines() if ln.strip()]
+    first = lines[0] if lines else (error.cls_name or "unknown error")
+    head, sep, rest = first.partition(": ")
+    if sep and "." in head and " " not in head:  # "e3.media.m4b.M4BError: ..." -> "M4BError: ..."
+        first = f"{head.rsplit('.', 1)[1]}: {rest}"
+    return first
+
+
+def _failure_line(instance, book_id: str, since: float) -> str | None:
+    """One line for the latest failed run of ``book_id``: the failing asset and the cause.
+
+    Every failed step's full report (stack traces included) goes to
+    ``$DAGSTER_HOME/e3-produce/<book>.error.log``; the line names that file.
+    """
+    import datetime as dt
+    import os
+
+    import dagster as dg
+
+    try:
+        records = instance.get_run_records(dg.RunsFilter(
+            tags={"dagster/partition": book_id}, statuses=[dg.DagsterRunStatus.FAILURE],
+            created_after=dt.datetime.fromtimestamp(since - 1, dt.timezone.utc)), limit=1)
+        if not records:
+            return None
+        run_id = records[0].dagster_run.run_id
+        failures = [e.dagster_event for e in instance.all_logs(run_id, of_type=dg.DagsterEventType.STEP_FAILURE)
+                    if e.dagster_event is not None]
+    except Exception:  # noqa: BLE001 - the fallback line is still better than a second traceback
+        return None
+    if not failures:
+        return None
+    log_path = Path(os.environ["DAGSTER_HOME"]) / "e3-produce" / f"{book_id}.error.log"
+    report = [f"run {run_id} ({book_id}) failed; the Dagster UI (`make ui`) shows the same run\n"]
+    for event in failures:
+        data = event.step_failure_data
+        report.append(f"--- step {event.step_key}\n{data.error.to_string() if data.error else ''}\n")
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    log_path.write_text("\n".join(report), encoding="utf-8")
+    event = failures[0]
+    data = event.step_failure_data
+    description = data.user_failure_data.description if data.user_failure_data else None
+    cause = description or (_error_cause(data.error) if data.error else "failed")
+    cause = " ".join(_strip_prefix(cause, book_id).split())
+    return f"{book_id}: {event.step_key} failed: {cause} (details: {log_path}, run {run_id[:8]})"
 
 
 def _print_outputs(settings, book_id: str) -> None:

@@ -97,8 +97,15 @@ def _check_folder(d: Path, roots: list[Path] | None) -> Path:
         raise MergeError(f"{raw}: not a folder")
     real = raw.resolve(strict=True)
     if roots is not None and not _inside(real, roots):
-        raise MergeError(f"{raw}: resolves to {real}, outside the allowed folders")
+        raise MergeError(f"{raw}: resolves to {real}, {outside_roots_message(roots)}")
     return real
+
+
+def outside_roots_message(roots: list[Path]) -> str:
+    # Name the allowed folders and the setting, so the user knows how to allow theirs.
+    allowed = ", ".join(str(r) for r in roots) or "none"
+    return (f"outside the allowed folders ({allowed}); set E3_MERGE_ROOTS "
+            f"(folders separated by {os.pathsep!r}) to allow others")
 
 
 def _tags(path: Path) -> dict[str, str]:
@@ -261,7 +268,7 @@ def collect_inputs(dirs: list[Path], *, chapters: Literal["per-file", "per-folde
             if p.suffix.lower() in AUDIO_EXTENSIONS and not p.name.startswith("."):
                 target = p.resolve()
                 if roots is not None and not _inside(target, roots):
-                    raise MergeError(f"{p}: links to {target}, outside the allowed folders")
+                    raise MergeError(f"{p}: links to {target}, {outside_roots_message(roots)}")
                 if target.is_file():
                     files.append(p)
         if not files:
