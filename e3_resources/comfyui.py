@@ -9,7 +9,8 @@ Fields default to ``None`` = read E3's settings when a run starts:
 - ``workflow``: ``E3_COMFYUI_WORKFLOW``, a shipped workflow name or an API-format JSON path
   (default ``sdxl_text_to_image``);
 - ``retry_limit`` / ``lease_seconds`` / ``timeout``: ``E3_COMFYUI_RETRY_LIMIT`` (3),
-  ``E3_COMFYUI_LEASE_SECONDS`` (300), ``E3_COMFYUI_TIMEOUT`` (3600 s for a whole batch).
+  ``E3_COMFYUI_LEASE_SECONDS`` (300), ``E3_COMFYUI_TIMEOUT`` (300 s to wait for one job; a
+  batch waits at most that times its jobs and attempts).
 """
 
 from __future__ import annotations
@@ -53,8 +54,8 @@ class ComfyUIResource(dg.ConfigurableResource):
     retry_limit: int | None = Field(default=None, description="Attempts per job; default E3_COMFYUI_RETRY_LIMIT or 3.")
     lease_seconds: float | None = Field(default=None, description="Worker lease; default E3_COMFYUI_LEASE_SECONDS "
                                                                   "or 300.")
-    timeout: float | None = Field(default=None, description="Seconds to wait for a batch; default "
-                                                            "E3_COMFYUI_TIMEOUT or 3600.")
+    timeout: float | None = Field(default=None, description="Seconds to wait for one job; default "
+                                                            "E3_COMFYUI_TIMEOUT or 300.")
     unreachable_backoff: float = Field(default=5.0, description="Pause after a server that cannot be reached.")
 
     def resolved_url(self) -> str | None:
@@ -94,7 +95,7 @@ class ComfyUIResource(dg.ConfigurableResource):
         return generate_images(
             requests, engine=engine, comfyui_url=self.resolved_url(), workflow=self.resolved_workflow(),
             checkpoint=self.resolved_checkpoint(), external_workers=self.uses_external_workers(),
-            priority=priority, timeout=_number("E3_COMFYUI_TIMEOUT", self.timeout, 3600),
+            priority=priority, timeout=_number("E3_COMFYUI_TIMEOUT", self.timeout, 300),
             on_done=on_done, log=log, retry_limit=_number("E3_COMFYUI_RETRY_LIMIT", self.retry_limit, 3, int),
             lease_seconds=_number("E3_COMFYUI_LEASE_SECONDS", self.lease_seconds, 300),
             unreachable_backoff=self.unreachable_backoff)

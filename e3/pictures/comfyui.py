@@ -36,6 +36,10 @@ import websocket  # websocket-client
 from e3.errors import E3Error
 
 OUTPUT_KINDS = ("images", "audio")
+# A picture is a few MB and a 10-minute 48 kHz stereo FLAC about 100 MB; answers past these caps
+# are refused while they stream in, never held whole.
+MAX_DOWNLOAD_BYTES = 256 << 20
+MAX_JSON_BYTES = 16 << 20
 _OPEN = object()  # wait(): open a WebSocket of its own
 
 
@@ -126,13 +130,16 @@ class ComfyUIClient:
     """
 
     def __init__(self, base_url: str, client_id: str | None = None, timeout: float = 30.0,
-                 poll_interval: float = 1.0):
+                 poll_interval: float = 1.0, max_download_bytes: int = MAX_DOWNLOAD_BYTES,
+                 max_json_bytes: int = MAX_JSON_BYTES):
         if not base_url or not base_url.startswith(("http://", "https://")):
             raise ComfyUIError(f"ComfyUI URL must start with http:// or https://, not {base_url!r}")
         self.base_url = base_url.rstrip("/")
         self.client_id = client_id or uuid.uuid4().hex
         self.timeout = timeout
         self.poll_interval = poll_interval
+        self.max_download_bytes = max_download_bytes
+        self.max_json_bytes = max_json_bytes
         self._safe_url = redact_url(self.base_url)
         self._http = httpx.Client(base_url=self.base_url, timeout=timeout)
 
@@ -146,16 +153,30 @@ class ComfyUIClient:
     def __exit__(self, *exc: Any) -> None:
         self.close()
 
-    def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    def _request(self, method: str, path: str, *, limit: int | None = None, **kwargs: Any) -> httpx.Response:
+        """One request whose body is read while it streams in, at most ``limit`` bytes (default:
+        the JSON cap); a longer answer raises ComfyUIError naming the URL."""
         where = f"{method} {self._safe_url}{path}"
+        limit = self.max_json_bytes if limit is None else limit
         try:
-            resp = self._http.request(method, path, **kwargs)
+            with self._http.stream(method, path, **kwargs) as resp:
+                declared = resp.headers.get("content-length")
+                if declared and declared.isdigit() and int(declared) > limit:
+                    raise ComfyUIError(f"ComfyUI answered {where} with {int(declared)} bytes, more than the "
+                                       f"{limit} E3 accepts")
+                body = bytearray()
+                for part in resp.iter_bytes():
+                    body += part
+                    if len(body) > limit:
+                        raise ComfyUIError(f"ComfyUI answered {where} with more than the {limit} bytes "
+                                           f"E3 accepts")
+            return httpx.Response(resp.status_code, headers=resp.headers, content=bytes(body),
+                                  request=resp.request)
         except httpx.TimeoutException as exc:
             raise ComfyUIUnreachable(f"ComfyUI did not answer {where} within {self.timeout:g}s") from exc
         except httpx.HTTPError as exc:
             raise ComfyUIUnreachable(
                 f"ComfyUI unreachable at {where}: {exc.__class__.__name__}: {_short(exc, 160)}") from exc
-        return resp
 
     def _json(self, method: str, path: str, **kwargs: Any) -> Any:
         resp = self._request(method, path, **kwargs)
@@ -208,7 +229,13 @@ class ComfyUIClient:
         if resp.status_code >= 400:
             raise ComfyUIError(f"ComfyUI POST {self._safe_url}/prompt answered HTTP {resp.status_code}: "
                                f"{_short(resp.text, 200)}")
-        data = resp.json()
+        try:
+            data = resp.json()
+        except ValueError:
+            raise ComfyUIError(f"ComfyUI POST {self._safe_url}/prompt answered non-JSON: "
+                               f"{_short(resp.text, 120)}") from None
+        if not isinstance(data, dict):
+            raise ComfyUIError(f"ComfyUI POST {self._safe_url}/prompt answered {_short(data, 120)}")
         if data.get("node_errors"):
             # Accepted with partial errors: some outputs will not run. Treat as rejection.
             raise ComfyUIPromptRejected(
@@ -235,7 +262,7 @@ class ComfyUIClient:
         """``GET /view?filename&subfolder&type`` -> the file's bytes."""
         params = {"filename": file_info["filename"], "subfolder": file_info.get("subfolder", ""),
                   "type": file_info.get("type", "output")}
-        resp = self._request("GET", "/view", params=params)
+        resp = self._request("GET", "/view", params=params, limit=self.max_download_bytes)
         if resp.status_code >= 400:
             raise ComfyUIError(f"ComfyUI GET {self._safe_url}/view of {params['filename']!r} answered "
                                f"HTTP {resp.status_code}: {_short(resp.text, 160)}")

@@ -117,13 +117,30 @@ def _summary(trace: str | None) -> str:
     return text if len(text) <= 400 else text[:397] + "..."
 
 
+DEFAULT_JOB_TIMEOUT = 300.0
+
+
+def comfyui_job_timeout() -> float:
+    """Seconds to wait for one ComfyUI job (``E3_COMFYUI_TIMEOUT``, default 300)."""
+    from e3.config import getenv
+
+    raw = getenv("E3_COMFYUI_TIMEOUT")
+    try:
+        value = float(raw) if raw else DEFAULT_JOB_TIMEOUT
+    except ValueError:
+        raise GenerationError(f"E3_COMFYUI_TIMEOUT must be a number of seconds, not {raw!r}") from None
+    if value <= 0:
+        raise GenerationError(f"E3_COMFYUI_TIMEOUT must be positive, not {raw!r}")
+    return value
+
+
 def _job_metadata(task: ComfyTask, timeout: float) -> dict[str, Any]:
     return {**task.extra, "workflow": task.workflow, "params": task.params, "output_path": str(task.out),
             "timeout": timeout}
 
 
 def run_comfyui_tasks(tasks: Sequence[ComfyTask], *, engine: sa.Engine, comfyui_url: str | None,
-                      external_workers: bool = False, timeout: float = 3600,
+                      external_workers: bool = False, timeout: float | None = None,
                       on_done: Callable[[int, int, Path], None] | None = None,
                       log: Callable[[str], None] = print, retry_limit: int = 3, lease_seconds: float = 300,
                       unreachable_backoff: float = 5.0, poll: float = 0.2) -> list[Path]:
@@ -133,7 +150,9 @@ def run_comfyui_tasks(tasks: Sequence[ComfyTask], *, engine: sa.Engine, comfyui_
     one whose file is gone, is requeued with a fresh retry budget), then run by an in-process
     worker on ``comfyui_url``, or, with ``external_workers``, by ``e3 worker comfyui`` processes.
     Raises ``GenerationError`` on the first job that ends failed (with its error trace summary)
-    or when ``timeout`` seconds pass.
+    or when the jobs cannot have finished in time: ``timeout`` is the wait for ONE job (default
+    ``E3_COMFYUI_TIMEOUT``, 300 s: an image or a track, not an hour), and the whole wait is
+    bounded by that times the attempts and the jobs.
     """
     from e3.pictures.queue import JobQueue
 
@@ -158,9 +177,11 @@ def run_comfyui_tasks(tasks: Sequence[ComfyTask], *, engine: sa.Engine, comfyui_
         raise GenerationError("no ComfyUI URL to run the jobs on: set E3_COMFYUI_URL, or use external workers "
                               "(`e3 worker comfyui --url URL`)")
 
+    job_timeout = float(timeout) if timeout is not None else comfyui_job_timeout()
+    overall = job_timeout * retry_limit * len(todo) + 60
     queue = JobQueue(engine)
     for task in todo:
-        queue.enqueue(task.key, task.job_type, task.workflow, _job_metadata(task, timeout),
+        queue.enqueue(task.key, task.job_type, task.workflow, _job_metadata(task, job_timeout),
                       priority=task.priority, retry_limit=retry_limit)
         job = queue.get_by_name(task.key)
         if job.status == "failed" or (job.status == "done" and not Path(task.out).is_file()):
@@ -188,7 +209,7 @@ def run_comfyui_tasks(tasks: Sequence[ComfyTask], *, engine: sa.Engine, comfyui_
         worker.start()
 
     pending = {t.key: t for t in todo}
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + overall
     try:
         while pending:
             for job in queue.jobs(list(pending)):
@@ -208,7 +229,7 @@ def run_comfyui_tasks(tasks: Sequence[ComfyTask], *, engine: sa.Engine, comfyui_
                 raise GenerationError(f"the in-process ComfyUI worker stopped: {worker_error[0]}")
             if time.monotonic() >= deadline:
                 raise GenerationError(
-                    f"{len(pending)} of {total} ComfyUI job(s) unfinished after {timeout:g}s"
+                    f"{len(pending)} of {total} ComfyUI job(s) unfinished after {overall:g}s"
                     + (" (is a worker running? `e3 worker comfyui --url URL`)" if external_workers else ""))
             time.sleep(poll)
     finally:
@@ -230,7 +251,7 @@ def _comfyui_provider_of(engine: sa.Engine | None, key: str) -> str:
 
 def generate_images(requests: Sequence[ImageRequest], *, engine: sa.Engine | None, comfyui_url: str | None,
                     workflow: str = DEFAULT_WORKFLOW, checkpoint: str | None = None,
-                    external_workers: bool = False, priority: int = 100, timeout: float = 3600,
+                    external_workers: bool = False, priority: int = 100, timeout: float | None = None,
                     on_done: Callable[[int, int, ImageResult], None] | None = None,
                     log: Callable[[str], None] = print, retry_limit: int = 3, lease_seconds: float = 300,
                     unreachable_backoff: float = 5.0) -> list[ImageResult]:
@@ -292,8 +313,11 @@ def generate_images(requests: Sequence[ImageRequest], *, engine: sa.Engine | Non
 
         def task_done(_done: int, _total: int, raw: Path) -> None:
             r = by_raw[raw]
-            atomic_write_bytes(Path(r.out), fit_png(raw.read_bytes(), r.width, r.height))
-            raw.unlink(missing_ok=True)
+            try:
+                png = fit_png(raw.read_bytes(), r.width, r.height)
+            finally:
+                raw.unlink(missing_ok=True)  # a bad download is discarded: the next run asks again
+            atomic_write_bytes(Path(r.out), png)
             finish(ImageResult(r, Path(r.out), "comfyui", reused=False))
 
         run_comfyui_tasks(tasks, engine=engine, comfyui_url=comfyui_url, external_workers=external_workers,

@@ -204,13 +204,15 @@ class JobQueue:
                 raise LeaseLost(f"comfyui job {job_id}: worker {worker_id} lost its lease while completing")
         return Job.from_row(row)
 
-    def fail(self, job_id: int, worker_id: str, error_trace: str, run_count: int | None = None) -> Job:
-        """Count a failed attempt: back to pending while retries remain, else ``failed`` with the trace."""
+    def fail(self, job_id: int, worker_id: str, error_trace: str, run_count: int | None = None,
+             *, permanent: bool = False) -> Job:
+        """Count a failed attempt: back to pending while retries remain, else ``failed`` with the
+        trace. A ``permanent`` error (one that another attempt cannot fix) fails the job at once."""
         now = utcnow()
         with self.engine.begin() as conn:
             job = self._leased(conn, job_id, worker_id, run_count)
             attempts = job.retries_attempted + 1
-            final = attempts >= job.retry_limit
+            final = permanent or attempts >= job.retry_limit
             duration = (now - job.start_time).total_seconds() if job.start_time else None
             row = conn.execute(sa.update(T).where(self._guard(job_id, worker_id, job.run_count)).values(
                 status="failed" if final else "pending", retries_attempted=attempts, error_trace=error_trace,

@@ -23,6 +23,7 @@ one is downloaded instead of being run again, a queued or running one is waited 
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import socket
 import threading
@@ -37,7 +38,8 @@ import sqlalchemy as sa
 
 from e3.errors import E3Error
 from e3.fsutil import atomic_write_bytes, sha256_bytes
-from e3.pictures.comfyui import ComfyUIClient, ComfyUIError, ComfyUIUnreachable, OutputFile
+from e3.pictures.comfyui import (ComfyUIClient, ComfyUIError, ComfyUIPromptRejected, ComfyUIUnreachable,
+                                 OutputFile)
 from e3.pictures.queue import Job, JobQueue, LeaseLost
 from e3.pictures.workflow import fill, load_workflow
 
@@ -106,6 +108,31 @@ def _targets(output_path: Path, outputs: list[OutputFile]) -> list[Path]:
     return paths
 
 
+def is_permanent(exc: BaseException) -> bool:
+    """Errors another attempt cannot fix: the server rejected the workflow (a missing checkpoint or
+    node in ``node_errors``), or the job itself is malformed."""
+    return isinstance(exc, (ComfyUIPromptRejected, JobSpecError))
+
+
+def check_output(job: Job, item: OutputFile) -> None:
+    """Refuse a download that is not what the job makes (an HTML error page saved as a PNG):
+    it is never written, so it cannot poison a later run."""
+    data = item.data
+    if item.kind == "images" or job.job_type == "image":
+        from PIL import Image
+
+        try:
+            with Image.open(io.BytesIO(data)) as img:
+                img.verify()
+        except Exception as exc:  # noqa: BLE001 - any decoder error means the same
+            raise ComfyUIError(f"job {job.config_name}: ComfyUI returned {item.filename!r} "
+                               f"({len(data)} bytes, starting {data[:16]!r}) that is not an image "
+                               f"({exc.__class__.__name__})") from None
+    elif not data or data.lstrip()[:1] in (b"<", b"{"):  # an error page or JSON, not audio
+        raise ComfyUIError(f"job {job.config_name}: ComfyUI returned {item.filename!r} ({len(data)} bytes) "
+                           f"that is not an audio file: {data[:60]!r}")
+
+
 def process_job(client: ComfyUIClient, job: Job, out_dir_resolver: Callable[[str], Path] | None = None,
                 *, on_progress: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
     """Run one job on ComfyUI and write its files atomically; returns the result metadata.
@@ -134,6 +161,8 @@ def process_job(client: ComfyUIClient, job: Job, out_dir_resolver: Callable[[str
     if not outputs:
         raise ComfyUIError(f"job {job.config_name}: ComfyUI prompt {prompt_id} finished without saving a file "
                            f"(does the workflow have a Save Image / Save Audio node?)")
+    for item in outputs:
+        check_output(job, item)
     files = []
     for path, item in zip(_targets(output_path, outputs), outputs):
         atomic_write_bytes(path, item.data)
@@ -227,7 +256,8 @@ def run_worker(engine: sa.Engine, base_url: str, worker_id: str | None = None, *
                 if isinstance(exc, ComfyUIUnreachable):
                     backoff = unreachable_backoff
                 try:
-                    after = queue.fail(job.id, worker_id, describe_error(exc), run_count=job.run_count)
+                    after = queue.fail(job.id, worker_id, describe_error(exc), run_count=job.run_count,
+                                       permanent=is_permanent(exc))
                 except LeaseLost as lost:
                     stats["lost"] += 1
                     log(f"[{worker_id}] {lost}")

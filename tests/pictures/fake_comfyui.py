@@ -17,7 +17,7 @@ It follows the shapes of ComfyUI's ``server.py``/``execution.py`` (the real serv
 Failure switches (attributes, change them any time): ``fail_prompts`` (prompt ids, or ``"*"``,
 that end with ``execution_error``), ``ws_enabled`` (False: ``/ws`` is a 404), ``slow_seconds``
 (sampling takes that long), ``drop_mid_job`` (the server dies mid-job: sockets closed, state
-lost), ``view_status`` (e.g. 500 on ``/view``).
+lost), ``view_status`` (e.g. 500 on ``/view``), ``view_body`` (``/view`` answers these bytes).
 """
 
 from __future__ import annotations
@@ -135,6 +135,7 @@ class FakeComfyUI:
         self.slow_seconds = 0.0
         self.drop_mid_job = False
         self.view_status: int | None = None
+        self.view_body: bytes | None = None  # served by /view instead of the file (a bad download)
         # observations for tests
         self.submitted: list[str] = []
         self.executed: list[str] = []
@@ -533,6 +534,8 @@ class _Handler(BaseHTTPRequestHandler):
         if path == "/view":
             if fake.view_status:
                 return self._reply(fake.view_status, b"500 Internal Server Error", "text/plain")
+            if fake.view_body is not None:
+                return self._reply(200, fake.view_body, "image/png")
             key = (query.get("subfolder", ""), query.get("filename", ""), query.get("type", "output"))
             with fake._lock:
                 data = fake._files.get(key)
