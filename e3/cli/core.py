@@ -199,33 +199,31 @@ class BookLock:
         folder.mkdir(parents=True, exist_ok=True)
         self.path = folder / f"{book_id}.pid"
 
-    @staticmethod
-    def _alive(pid: int) -> bool:
-        import os
-
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return False
-        except PermissionError:
-            return True
-        return True
-
     def __enter__(self):
+        import fcntl
         import os
 
-        if self.path.exists():
-            try:
-                pid = int(self.path.read_text().strip() or 0)
-            except ValueError:
-                pid = 0
-            if pid and pid != os.getpid() and self._alive(pid):
-                raise E3Error(f"{self.book_id} is already being produced by process {pid}")
+        # An advisory flock is atomic and dies with its holder: two processes entering together
+        # cannot both hold it, and a killed holder's lock is free at once.
+        self._fh = open(self.path, "a+", encoding="utf-8")
+        try:
+            fcntl.flock(self._fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._fh.seek(0)
+            holder = self._fh.read().strip() or "another process"
+            self._fh.close()
+            raise E3Error(f"{self.book_id} is already being produced by process {holder}") from None
+        self._fh.seek(0)
+        previous = self._fh.read().strip()
+        if previous and previous != str(os.getpid()):  # its holder died without cleaning up
             closed = self._close_orphan_runs(self.path.stat().st_mtime)
             if closed:
                 click.echo(f"{self.book_id}: closed {closed} run(s) left by a stopped `e3 produce`; resuming",
                            err=True)
-        self.path.write_text(str(os.getpid()))
+        self._fh.seek(0)
+        self._fh.truncate()
+        self._fh.write(str(os.getpid()))
+        self._fh.flush()
         return self
 
     def _close_orphan_runs(self, since: float) -> int:
@@ -246,7 +244,13 @@ class BookLock:
         return closed
 
     def __exit__(self, *exc):
-        self.path.unlink(missing_ok=True)
+        import fcntl
+
+        # Emptied, not removed: removing a locked file would let a third process lock a new one.
+        self._fh.seek(0)
+        self._fh.truncate()
+        fcntl.flock(self._fh.fileno(), fcntl.LOCK_UN)
+        self._fh.close()
         return False
 
 
