@@ -17,29 +17,57 @@ from e3_resources.foundry import FoundryResource
 BOOK_SUFFIXES = {".epub", ".pdf", ".txt", ".htm", ".html", ".xhtml"}
 
 
-def scan_inbox(inbox: Path, cursor: dict) -> tuple[list[tuple[Path, str]], dict]:
-    """Files whose content is new since the cursor, as (path, sha256); and the next cursor.
+def scan_inbox(inbox: Path, cursor: dict, check=None) -> tuple[list[tuple[Path, str]], dict, list[str]]:
+    """Files ready to become books, as (path, sha256); the next cursor; and refusals to report.
 
-    The cursor remembers size and mtime per file, so unchanged files are not hashed again.
+    A file is taken only once its size and mtime are the same on two ticks in a row, so a book
+    still being copied is never read half-written. ``check(path)`` (``e3 add``'s validation)
+    may raise an ``E3Error``: that file is refused with its own name and the reason, and is not
+    looked at again until it changes. The cursor remembers size, mtime and state per file, so
+    unchanged files are not hashed again.
     """
+    from e3.errors import E3Error
+
     seen: dict = {}
-    changed: list[tuple[Path, str]] = []
+    ready: list[tuple[Path, str]] = []
+    refused: list[str] = []
     if not inbox.is_dir():
-        return changed, seen
+        return ready, seen, refused
     for path in sorted(inbox.iterdir()):
         if not path.is_file() or path.name.startswith(".") or path.suffix.lower() not in BOOK_SUFFIXES:
             continue
         stat = path.stat()
         key = str(path)
-        previous = cursor.get(key)
-        if previous and previous["size"] == stat.st_size and previous["mtime"] == stat.st_mtime_ns:
+        shape = {"size": stat.st_size, "mtime": stat.st_mtime_ns}
+        previous = cursor.get(key) or {}
+        same = previous.get("size") == shape["size"] and previous.get("mtime") == shape["mtime"]
+        if same and previous.get("state", "done") in ("done", "refused"):
             seen[key] = previous
             continue
+        done_before = previous.get("done_sha256")  # the content last turned into a run
+        if not same or stat.st_size == 0:
+            seen[key] = {**shape, "state": "settling", "done_sha256": done_before}
+            continue  # changed since the last tick (or empty so far): look again next tick
         digest = sha256_file(path)
-        seen[key] = {"size": stat.st_size, "mtime": stat.st_mtime_ns, "sha256": digest}
-        if not previous or previous.get("sha256") != digest:
-            changed.append((path, digest))
-    return changed, seen
+        try:
+            if check is not None:
+                check(path)
+        except E3Error as exc:
+            refused.append(f"inbox: {path.name} refused: {exc}")
+            seen[key] = {**shape, "state": "refused", "sha256": digest, "done_sha256": done_before,
+                         "reason": str(exc)[:300]}
+            continue
+        seen[key] = {**shape, "state": "done", "sha256": digest, "done_sha256": digest}
+        if done_before != digest:  # touched but not changed: no new run
+            ready.append((path, digest))
+    return ready, seen, refused
+
+
+def check_book(path: Path) -> None:
+    """What ``e3 add`` refuses, the inbox refuses too: a file that does not parse as a book."""
+    from e3.books.parse import parse_book
+
+    parse_book(path)
 
 
 def _book_for(catalog: CatalogResource, path: Path) -> str:
@@ -65,12 +93,15 @@ def build_inbox_sensor(job) -> dg.SensorDefinition:
         job=job,
         minimum_interval_seconds=30,
         default_status=dg.DefaultSensorStatus.RUNNING,
-        description="Adds each new or changed book file in <foundry>/_inbox and requests its run.",
+        description="Adds each new or changed book file in <foundry>/_inbox and requests its run, once "
+                    "the file has stopped changing; files that are not readable books are refused.",
     )
     def inbox_sensor(context: dg.SensorEvaluationContext, catalog: CatalogResource,
                      foundry: FoundryResource) -> dg.SensorResult:
         cursor = json.loads(context.cursor) if context.cursor else {}
-        changed, next_cursor = scan_inbox(foundry.foundry().inbox, cursor)
+        changed, next_cursor, refused = scan_inbox(foundry.foundry().inbox, cursor, check=check_book)
+        for line in refused:
+            context.log.warning(line)
         run_requests, new_partitions = [], []
         existing = set(context.instance.get_dynamic_partitions(books_partitions.name))
         for path, digest in changed:

@@ -50,7 +50,9 @@ def test_inbox_sensor_adds_title_partition_and_run_once_per_content(e3_env):
     dropped = foundry.inbox / "My Lamplighter.epub"
     dropped.write_bytes(src.read_bytes())
     with dg.instance_for_test() as instance:
-        result, context = _sensor_tick(instance)
+        first, _ = _sensor_tick(instance)
+        assert first.run_requests == []  # seen once: it may still be being copied
+        result, context = _sensor_tick(instance, cursor=first.cursor)
         assert [r.partition_key for r in result.run_requests] == ["my-lamplighter"]
         assert result.dynamic_partitions_requests[0].partition_keys == ["my-lamplighter"]
         first_key = result.run_requests[0].run_key
@@ -59,12 +61,57 @@ def test_inbox_sensor_adds_title_partition_and_run_once_per_content(e3_env):
         # Same content: nothing new.
         again, _ = _sensor_tick(instance, cursor=result.cursor)
         assert again.run_requests == []
-        # Changed content: picked up again, same book, new run key.
+        # Changed content: picked up again once it is stable, same book, new run key.
         dropped.write_bytes(src.read_bytes() + b"\n")
-        changed, _ = _sensor_tick(instance, cursor=again.cursor)
+        settling, _ = _sensor_tick(instance, cursor=again.cursor)
+        assert settling.run_requests == []
+        changed, _ = _sensor_tick(instance, cursor=settling.cursor)
         assert [r.partition_key for r in changed.run_requests] == ["my-lamplighter"]
         assert changed.run_requests[0].run_key != first_key
         assert changed.dynamic_partitions_requests == []
+
+
+def test_inbox_waits_for_a_file_being_copied_and_refuses_junk(e3_env):
+    """A file still growing runs once, when complete; junk, encrypted and empty files never become
+    titles, and the refusal names the dropped file."""
+    catalog_engine()
+    foundry = Foundry(e3_env / "foundry")
+    foundry.ensure()
+    book = write_demo_book(e3_env / "src").read_bytes()
+    growing = foundry.inbox / "Slow Copy.epub"
+    junk = foundry.inbox / "notes.txt"
+    junk.write_bytes(b"\x00\x01\x02 not a book \xff" * 3)
+    (foundry.inbox / "empty.epub").write_bytes(b"")
+    cursor, runs, warnings = None, [], []
+    with dg.instance_for_test() as instance:
+        for k in range(6):  # the copy goes on over three ticks
+            if k < 3:
+                growing.write_bytes(book[: len(book) * (k + 1) // 3])
+            result, context = _sensor_tick(instance, cursor=cursor)
+            cursor = result.cursor
+            runs += result.run_requests
+            if result.dynamic_partitions_requests:
+                instance.add_dynamic_partitions("books", result.dynamic_partitions_requests[0].partition_keys)
+    assert [r.partition_key for r in runs] == ["slow-copy"]
+    state = json.loads(cursor)
+    assert state[str(junk)]["state"] == "refused" and state[str(foundry.inbox / "empty.epub")]["state"] != "done"
+    from e3.catalog.service import all_book_ids
+
+    assert all_book_ids(catalog_engine()) == ["slow-copy"]
+
+
+def test_scan_inbox_reports_refusals_with_the_file_name(tmp_path):
+    from e3_assets.books.inbox import check_book, scan_inbox
+
+    inbox = tmp_path / "_inbox"
+    inbox.mkdir()
+    (inbox / "broken.epub").write_bytes(b"PK\x03\x04 this zip is cut short")
+    _, cursor, refused = scan_inbox(inbox, {}, check=check_book)
+    assert refused == []
+    _, cursor, refused = scan_inbox(inbox, cursor, check=check_book)
+    assert len(refused) == 1 and refused[0].startswith("inbox: broken.epub refused: ")
+    _, cursor, refused = scan_inbox(inbox, cursor, check=check_book)
+    assert refused == []  # reported once, until the file changes
 
 
 @pytest.fixture
