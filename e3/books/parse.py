@@ -15,6 +15,20 @@ from e3.books.errors import EmptyBookError
 from e3.books.model import Book
 
 
+def usable_cover(data: bytes) -> bool:
+    """True when Pillow can decode ``data`` (what the m4b, the video and players need)."""
+    import io
+
+    from PIL import Image
+
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            img.load()
+    except Exception:  # noqa: BLE001 - any decoder error means "not usable"
+        return False
+    return True
+
+
 def title_from_name(name: str) -> str:
     """A readable title from a file name the user gave: "the_time-machine.txt" -> "The Time
     Machine"; a Gutenberg-style "pg35" prefix and a "-8"/"-0" encoding suffix are dropped."""
@@ -53,6 +67,10 @@ def parse_book(path: Path | str, *, fallback_title: str | None = None) -> Book:
             if chapter.title == book.title:
                 chapter.title = fallback
         book.title = fallback
+    if book.cover is not None and not usable_cover(book.cover):
+        # An SVG or broken cover (Standard Ebooks ship SVG): players need a raster picture, so
+        # the book gets a generated cover instead of a failed m4b.
+        book.cover, book.cover_ext = None, None
     book.chapters = [c for c in book.chapters if c.words > 0]
     if book.total_words == 0:
         raise EmptyBookError(f"{path.name}: no readable words found")

@@ -81,3 +81,13 @@ def test_a_pdf_without_a_title_takes_the_name_the_user_gave(tmp_path):
     assert all(c.title != "input" for c in book.chapters)
     # with no registered title, the file name the user gave is made readable
     assert title_from_name("the_time-machine.txt") == "The time machine"
+
+
+def test_an_svg_cover_is_replaced_by_a_generated_one_not_a_failed_m4b():
+    """Standard Ebooks ship an SVG cover, which no player (and no m4b muxer) can show."""
+    from tests.conftest import corpus_file
+
+    book = parse_book(corpus_file("epub/se_macbeth_epub3_acts-scenes.epub"))
+    assert book.cover is None and book.cover_ext is None
+    moby = parse_book(corpus_file("epub/idpf_moby-dick_epub3.epub"))
+    assert moby.cover is not None  # a raster cover is kept
