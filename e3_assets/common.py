@@ -33,6 +33,9 @@ def catalog_step(catalog: CatalogResource, book_id: str, step: str) -> Iterator[
     except Exception as exc:
         catalog.mark(book_id, step, "failed", error=f"{exc.__class__.__name__}: {exc}")
         raise
+    except BaseException as exc:  # Ctrl-C, SIGTERM, Dagster's interrupt: never left "processing"
+        catalog.mark(book_id, step, "failed", error=f"interrupted ({exc.__class__.__name__})")
+        raise
 
 
 def md_table(rows: list[tuple[str, str]], headers: tuple[str, str] = ("chapter", "words")) -> str:

@@ -92,6 +92,8 @@ def mark(engine: sa.Engine, book_id: str, step: str, status: str, *, error: str 
             errors[step] = error or "failed"
             meta["last_error"] = {"step": step, "message": error or "failed", "at": now.isoformat()}
             row.status = "failed"
+            if step == "audio_combination":  # no finished audiobook stands behind a failed build
+                session.execute(sa.update(Title).where(Title.book_id == book_id).values(audiobook_complete=False))
             _finish_upload(session, book_id, error=f"{step}: {error or 'failed'}")
         else:
             errors.pop(step, None)
