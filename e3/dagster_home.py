@@ -124,14 +124,17 @@ def _ensure_pg_database() -> None:
 
     from e3.catalog.db import make_engine
 
-    user, password = os.environ["E3_DAGSTER_PG_USER"], os.environ["E3_DAGSTER_PG_PASSWORD"]
-    auth = f"{user}:{password}@" if password else f"{user}@"
-    host, port, db = os.environ["E3_DAGSTER_PG_HOST"], os.environ["E3_DAGSTER_PG_PORT"], os.environ["E3_DAGSTER_PG_DB"]
-    engine = make_engine(f"postgresql+psycopg://{auth}{host}:{port}/postgres", isolation_level="AUTOCOMMIT")
+    env = os.environ
+    db = env["E3_DAGSTER_PG_DB"]
+    # URL.create escapes every part: a password with '@' or '/' stays a password.
+    url = sa.URL.create("postgresql+psycopg", username=env["E3_DAGSTER_PG_USER"],
+                        password=env["E3_DAGSTER_PG_PASSWORD"] or None, host=env["E3_DAGSTER_PG_HOST"],
+                        port=int(env["E3_DAGSTER_PG_PORT"]), database="postgres")
+    engine = make_engine(url.render_as_string(hide_password=False), isolation_level="AUTOCOMMIT")
     try:
         with engine.connect() as conn:
             exists = conn.execute(sa.text("select 1 from pg_database where datname = :n"), {"n": db}).scalar()
-            if not exists:
-                conn.execute(sa.text(f'CREATE DATABASE "{db}"'))
+            if not exists:  # the name quoted by the driver's own rules, never pasted in
+                conn.execute(sa.text(f"CREATE DATABASE {conn.dialect.identifier_preparer.quote_identifier(db)}"))
     finally:
         engine.dispose()

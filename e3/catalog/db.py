@@ -31,11 +31,19 @@ SQLITE_PRAGMAS = (
 
 
 def redact(url: str | sa.URL) -> str:
-    """The URL without its password, for messages."""
-    try:
-        return make_url(str(url)).render_as_string(hide_password=True)
-    except Exception:  # noqa: BLE001 - a URL too broken to parse is shown as a placeholder
-        return "<unparseable database URL>"
+    """The URL without its password, for messages, in every form: the user info ends at the LAST
+    '@' of the authority, so an unencoded '@', ':' or '/' in a password never shows."""
+    if isinstance(url, sa.URL):
+        return url.render_as_string(hide_password=True)
+    text = str(url)
+    scheme, sep, rest = text.partition("://")
+    if not sep:
+        return text if "@" not in text else "<unparseable database URL>"
+    userinfo, at, hostpart = rest.rpartition("@")
+    if not at:
+        return text
+    user, colon, _password = userinfo.partition(":")
+    return f"{scheme}://{user}{':***' if colon else ''}@{hostpart}"
 
 
 def normalize_url(url: str) -> str:
