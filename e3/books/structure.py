@@ -91,6 +91,10 @@ _DROP_TAGS = {"head", "script", "style", "title", "nav", "svg", "math", "object"
 _DROP_EPUB_TYPES = {"pagebreak", "noteref", "footnote", "toc", "landmarks", "page-list", "biblioref"}
 _DROP_CLASS = re.compile(r"\b(pagenum|pageno|page-number|pgheader|pgfooter|pg-boilerplate|fnanchor|"
                          r"citation|noteref|footnote-?ref|linenum|lineno)\b", re.I)
+# One class token naming a line or page number: lnum, linenum, line-number, line_no, pagenum, pgnum...
+_NUMBER_CLASS = re.compile(r"^(l(ine)?[-_]?(num(ber)?|no|nr|nbr)s?|verse[-_]?(num(ber)?|no)|"
+                           r"(page|pg)[-_]?(num(ber)?|no|nr)s?|folio)$", re.I)
+_DROP_ROLES = {"doc-pagebreak", "doc-noteref"}
 _DROP_IDS = {"pg-header", "pg-footer", "pg-machine-header", "pg-start-separator", "pg-end-separator"}
 
 
@@ -101,6 +105,11 @@ def _epub_types(el) -> set[str]:
         if k.endswith("type") and k.startswith("epub"):
             return set(v.split())
     return set()
+
+
+def _drops_class(cls: str) -> bool:
+    """True when a class attribute marks markup a listener must not hear (page/line numbers...)."""
+    return bool(_DROP_CLASS.search(cls)) or any(_NUMBER_CLASS.match(t) for t in cls.split())
 
 
 @dataclass
@@ -115,7 +124,8 @@ class HtmlDoc:
 def parse_html(data: bytes) -> HtmlDoc:
     """Flatten one (X)HTML document into text blocks, remembering where every id lands.
 
-    Drops scripts/styles/nav, page numbers, footnote markers and PG header/footer boxes.
+    Drops scripts/styles/nav, page and line numbers (by class, epub:type or role), footnote
+    markers and PG header/footer boxes.
     """
     parser = html.HTMLParser(remove_comments=True, remove_pis=True, recover=True)
     try:
@@ -156,8 +166,8 @@ def parse_html(data: bytes) -> HtmlDoc:
         et = _epub_types(el)
         cls = el.get("class", "")
         eid = el.get("id") or (el.get("name") if tag == "a" else None)
-        if (tag in _DROP_TAGS or et & _DROP_EPUB_TYPES or (cls and _DROP_CLASS.search(cls))
-                or el.get("hidden") is not None or (eid in _DROP_IDS)):
+        if (tag in _DROP_TAGS or et & _DROP_EPUB_TYPES or (cls and _drops_class(cls))
+                or el.get("role") in _DROP_ROLES or el.get("hidden") is not None or (eid in _DROP_IDS)):
             if eid:
                 pending.append(eid)
                 id_types[eid] = types | et

@@ -3,8 +3,12 @@
     spec = {"voice_model": "piper"}                    # picklable; each worker builds its backend
     backend = make_backend(**spec)
     name = chunk_audio_name(chunk.text_hash, backend.voice_key())
-    jobs = [(chunk.text, folder / f"{name}.flac"), ...]
+    jobs = [(chunk.spoken, folder / f"{name}.flac", chunk.spoken_sentences, chunk.sentences), ...]
     sidecars = synthesize_chunks(jobs, spec, on_done=lambda n, total, path: print(f"{n}/{total}"))
+
+A job is ``(text, out_path)`` or ``(text, out_path, spoken_sentences, display_sentences)``: the
+voice reads the spoken sentences one by one and the sidecar's sentence timings carry the display
+sentences (what subtitles show); a reused sidecar gets the current display texts.
 
 Files: ``<name>.flac`` and ``<name>.json``. Both are written atomically, the sidecar AFTER the
 audio, so a sidecar's presence means its chunk is complete; a rerun skips those chunks. A kill
@@ -80,27 +84,71 @@ def _write_audio(samples: np.ndarray, rate: int, out_path: Path) -> None:
             raise TTSError(f"chunk audio must be .flac or .wav, not {out_path.name}")
 
 
-def synthesize_to_file(backend: TTSBackend, text: str, out_path: Path | str) -> dict[str, Any]:
+def _norm(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _sentence_dicts(timings, spoken: list[str] | None, display: list[str] | None) -> list[dict[str, Any]]:
+    """Sidecar sentences: each timing labelled with its display sentence (by position in ``spoken``)."""
+    out = [t.to_dict() for t in timings]
+    if spoken is None:
+        return out
+    display = spoken if display is None else display
+    j = 0
+    for d in out:
+        k = j
+        while k < len(spoken) and _norm(spoken[k]) != _norm(d["text"]):
+            k += 1
+        if k == len(spoken):
+            continue  # the backend split differently: keep its own text
+        d.update(text=display[k] if k < len(display) else d["text"], spoken=d["text"], index=k)
+        j = k + 1
+    return out
+
+
+def synthesize_to_file(backend: TTSBackend, text: str, out_path: Path | str,
+                       sentences: list[str] | None = None,
+                       display: list[str] | None = None) -> dict[str, Any]:
     """Synthesize ``text`` into ``out_path`` (.flac or .wav) and its sidecar; return the sidecar.
 
+    ``sentences``: the spoken sentences to voice one by one (default: ``text`` split by the
+    backend); ``display``: the text each of them shows in subtitles (same length).
     Sidecar: ``{"audio", "duration", "sample_rate", "samples", "sentences": [{text,start,end}],
     "words": [{word,start,end}] | null, "voice_key"}``; times are seconds from the chunk start.
+    With ``sentences``, each sentence also has ``spoken`` and ``index`` (its position).
     """
     out_path = Path(out_path)
     if out_path.suffix.lower() not in (".flac", ".wav"):
         raise TTSError(f"chunk audio must be .flac or .wav, not {out_path.name}")
-    result = backend.synthesize(text)
+    if display is not None and sentences is not None and len(display) != len(sentences):
+        raise TTSError(f"{len(sentences)} spoken sentences but {len(display)} display sentences")
+    result = backend.synthesize(text) if sentences is None else backend.synthesize(text, sentences=sentences)
     _write_audio(result.samples, result.sample_rate, out_path)
     meta = {
         "audio": out_path.name,
         "duration": len(result.samples) / result.sample_rate,
         "sample_rate": result.sample_rate,
         "samples": int(len(result.samples)),
-        "sentences": [s.to_dict() for s in result.sentences],
+        "sentences": _sentence_dicts(result.sentences, sentences, display),
         "words": None if result.words is None else [w.to_dict() for w in result.words],
         "voice_key": backend.voice_key(),
     }
     atomic_write_json(sidecar_path(out_path), meta)  # last: its presence marks the chunk done
+    return meta
+
+
+def _refresh_display(meta: dict[str, Any], out: Path, display: list[str] | None) -> dict[str, Any]:
+    """A reused sidecar with the current display sentences (a display-only edit keeps the audio)."""
+    if display is None:
+        return meta
+    changed = False
+    for d in meta.get("sentences") or []:
+        k = d.get("index")
+        if isinstance(k, int) and 0 <= k < len(display) and d.get("text") != display[k]:
+            d["text"] = display[k]
+            changed = True
+    if changed:
+        atomic_write_json(sidecar_path(out), meta)
     return meta
 
 
@@ -130,11 +178,12 @@ def _init_worker(spec: dict[str, Any], threads: int | None) -> None:
         _WORKER_ERROR = exc
 
 
-def _worker_job(text: str, out: str) -> dict[str, Any]:
+def _worker_job(text: str, out: str, sentences: list[str] | None = None,
+                display: list[str] | None = None) -> dict[str, Any]:
     if _WORKER_ERROR is not None:
         raise _WORKER_ERROR
     assert _WORKER_BACKEND is not None
-    return synthesize_to_file(_WORKER_BACKEND, text, Path(out))
+    return synthesize_to_file(_WORKER_BACKEND, text, Path(out), sentences, display)
 
 
 def default_workers(backend_spec: dict[str, Any], jobs: int) -> tuple[int, int | None]:
@@ -158,11 +207,12 @@ def default_workers(backend_spec: dict[str, Any], jobs: int) -> tuple[int, int |
     return procs, (1 if procs > 1 else None)
 
 
-def synthesize_chunks(jobs: list[tuple[str, Path]], backend_spec: dict[str, Any],
+def synthesize_chunks(jobs: list[tuple], backend_spec: dict[str, Any],
                       workers: int | None = None,
                       on_done: Callable[[int, int, Path], None] | None = None,
                       threads: int | None = None) -> list[dict[str, Any]]:
-    """Synthesize every ``(text, out_path)`` job whose sidecar is missing; return all sidecars.
+    """Synthesize every ``(text, out_path[, spoken_sentences, display_sentences])`` job whose
+    sidecar is missing; return all sidecars (reused ones relabelled with the display sentences).
 
     ``backend_spec``: picklable ``make_backend`` arguments, e.g. ``{"voice_model": "piper",
     "voice_sample_path": "/v/x.onnx", "length_scale": 1.0}``. ``workers``: processes (None: see
@@ -171,16 +221,17 @@ def synthesize_chunks(jobs: list[tuple[str, Path]], backend_spec: dict[str, Any]
     job order. The first failure stops the run (in-flight chunks still finish and are kept) and
     is raised as TTSError.
     """
-    jobs = [(text, Path(out)) for text, out in jobs]
+    full = [_job(j) for j in jobs]
+    jobs = [(text, out) for text, out, _, _ in full]
     total = len(jobs)
     results: dict[Path, dict[str, Any]] = {}
-    todo: dict[Path, str] = {}
-    for text, out in jobs:
+    todo: dict[Path, tuple[str, list[str] | None, list[str] | None]] = {}
+    for text, out, sents, display in full:
         meta = read_sidecar(out)
         if meta is not None:
-            results[out] = meta
+            results[out] = _refresh_display(meta, out, display)
         elif out not in todo:
-            todo[out] = text
+            todo[out] = (text, sents, display)
     done = 0
 
     def report(path: Path) -> None:
@@ -203,8 +254,8 @@ def synthesize_chunks(jobs: list[tuple[str, Path]], backend_spec: dict[str, Any]
         threads = threads if threads is not None else auto_threads
         if procs == 0:
             backend = _build(backend_spec, threads)
-            for out, text in todo.items():
-                results[out] = synthesize_to_file(backend, text, out)
+            for out, (text, sents, display) in todo.items():
+                results[out] = synthesize_to_file(backend, text, out, sents, display)
                 report(out)
         else:
             _run_pool(todo, backend_spec, procs, threads, results, report)
@@ -212,7 +263,15 @@ def synthesize_chunks(jobs: list[tuple[str, Path]], backend_spec: dict[str, Any]
     return [results[out] for _, out in jobs]
 
 
-def _run_pool(todo: dict[Path, str], spec: dict[str, Any], procs: int, threads: int | None,
+def _job(job: tuple) -> tuple[str, Path, list[str] | None, list[str] | None]:
+    """A job as (text, out, spoken sentences or None, display sentences or None)."""
+    text, out, *rest = job
+    sents = list(rest[0]) if len(rest) > 0 and rest[0] is not None else None
+    display = list(rest[1]) if len(rest) > 1 and rest[1] is not None else None
+    return text, Path(out), sents, display
+
+
+def _run_pool(todo: dict[Path, tuple], spec: dict[str, Any], procs: int, threads: int | None,
               results: dict[Path, dict[str, Any]], report: Callable[[Path], None]) -> None:
     # spawn, not fork: the caller (Dagster) runs threads, and forking a threaded process can
     # deadlock; spawn also gives each worker a clean onnxruntime.
@@ -220,7 +279,8 @@ def _run_pool(todo: dict[Path, str], spec: dict[str, Any], procs: int, threads: 
     pool = ProcessPoolExecutor(max_workers=procs, mp_context=ctx, initializer=_init_worker,
                                initargs=(dict(spec), threads))
     try:
-        pending = {pool.submit(_worker_job, text, str(out)): out for out, text in todo.items()}
+        pending = {pool.submit(_worker_job, text, str(out), sents, display): out
+                   for out, (text, sents, display) in todo.items()}
         while pending:
             finished, _ = wait(pending, return_when=FIRST_COMPLETED)  # report each chunk as it lands
             for fut in finished:

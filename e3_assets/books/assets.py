@@ -176,13 +176,12 @@ def load_chapters(paths) -> tuple[dict, list]:
     deps=[parsed_chapters],
     group_name="books",
     kinds={"python", "json"},
-    description="Text for the ear, split into sentence-packed chunks under the narrator's TTS limit.",
+    description="Sentence-packed chunks under the narrator's TTS limit, each with its display text "
+                "(subtitles) and spoken text (the voice), sentence by sentence.",
 )
 def narration_chunks(context: dg.AssetExecutionContext, catalog: CatalogResource,
                      foundry: FoundryResource, tts: TTSResource) -> dg.MaterializeResult:
     from e3.books.chunking import plan_chunks
-    from e3.books.model import Chapter
-    from e3.books.speech import for_the_ear, heading_for_the_ear
 
     book_id = context.partition_key
     paths = foundry.book(book_id)
@@ -190,13 +189,8 @@ def narration_chunks(context: dg.AssetExecutionContext, catalog: CatalogResource
         meta, chapters = load_chapters(paths)
         language = meta.get("language") or "en"
         voice = tts.voice_for_book(catalog, book_id)
-        spoken = [
-            Chapter(title=heading_for_the_ear(c.title, language),
-                    paragraphs=[p for p in (for_the_ear(p, language) for p in c.paragraphs) if p.strip()],
-                    kind=c.kind)
-            for c in chapters
-        ]
-        chunks = plan_chunks(spoken, max_chars=voice.chunk_limit, language=language)
+        # One step: display text (for subtitles) and spoken text (for the voice), sentence by sentence.
+        chunks = plan_chunks(chapters, max_chars=voice.chunk_limit, language=language)
         plan = {
             "book_id": book_id,
             "language": language,
@@ -207,7 +201,7 @@ def narration_chunks(context: dg.AssetExecutionContext, catalog: CatalogResource
         foundry.foundry().write_json(paths.chunk_plan, plan)
         # Back to pending: chunks are planned, audio is not made yet.
         catalog.mark(book_id, "audio_generation", "pending", total_chunks=len(chunks))
-    longest = max((len(c.text) for c in chunks), default=0)
+    longest = max((max(len(c.text), len(c.spoken)) for c in chunks), default=0)
     context.log.info(f"{book_id}: {len(chunks)} chunks (limit {voice.chunk_limit} chars, longest {longest})")
     return dg.MaterializeResult(
         metadata={

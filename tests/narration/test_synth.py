@@ -195,3 +195,13 @@ def test_default_workers_policy():
     assert threads == (1 if procs > 1 else None)
     assert synth.default_workers({"voice_model": "piper"}, 1) == (1, None)
     assert synth.default_workers({"voice_model": "openai_tts"}, 10) == (4, None)
+
+
+def test_jobs_with_spoken_and_display_sentences(tmp_path, backend):
+    out = tmp_path / "d.flac"
+    meta = synthesize_to_file(backend, "Henry the Eighth reigned. It rained.", out,
+                              ["Henry the Eighth reigned.", "It rained."], ["Henry VIII reigned.", "It rained."])
+    assert [(s["text"], s["spoken"], s["index"]) for s in meta["sentences"]] == [
+        ("Henry VIII reigned.", "Henry the Eighth reigned.", 0), ("It rained.", "It rained.", 1)]
+    with pytest.raises(TTSError, match="display sentences"):
+        synthesize_to_file(backend, "A. B.", tmp_path / "e.flac", ["A.", "B."], ["A."])

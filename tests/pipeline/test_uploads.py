@@ -217,7 +217,8 @@ def test_text_pdf_upload_runs_end_to_end(e3_env):
     book, job = _rows(audiobook_id)
     assert (book.status, job.status, job.progress) == ("completed", "completed", 100)
     assert book.audio_path == lines[-1] and Path(book.audio_path).is_file()
-    assert book.title == "pdflatex-outline_4p" and book.original_file_name == "pdflatex-outline_4p.pdf"
+    # the PDF names no title: the file name the user gave, made readable
+    assert book.title == "Pdflatex outline 4p" and book.original_file_name == "pdflatex-outline_4p.pdf"
     from e3.catalog.status import book_status
     from e3.media.chapters import read_chapters
 
