@@ -13,6 +13,7 @@ runs past ``audio_end``.
 
 from __future__ import annotations
 
+import bisect
 import html
 import math
 import re
@@ -72,7 +73,8 @@ def words_from_chunks(chunks: Sequence[dict[str, Any]], offsets: Sequence[float]
         words = chunk.get("words")
         if words is None:
             return None
-        out.extend(WordTiming(w["word"], off + float(w["start"]), off + float(w["end"])) for w in words)
+        out.extend(WordTiming(w["word"], off + float(w["start"]), off + float(w["end"]),
+                              bool(w.get("guessed", False))) for w in words)
     return out
 
 
@@ -189,28 +191,85 @@ def _finalize(raw: list[Cue], min_duration: float, audio_end: float | None) -> l
     return out
 
 
+def _sentence_words(sent: SentenceTiming, words: Sequence[WordTiming],
+                    starts: Sequence[float]) -> list[WordTiming] | None:
+    """The timed words inside a sentence's span, if their letters spell the sentence."""
+    lo = bisect.bisect_left(starts, sent.start - 1e-6)
+    hi = bisect.bisect_right(starts, sent.end + 1e-6)
+    ws = [w for w in words[lo:hi] if w.word.strip()]
+    if ws and "".join("".join(w.word.split()) for w in ws) == "".join(sent.text.split()):
+        return ws
+    return None
+
+
+def _piece_times(pieces: list[list[str]], ws: list[WordTiming],
+                 sent: SentenceTiming) -> list[tuple[float, float]] | None:
+    """Cue spans from word times: a cue starts at its first word's start and ends at its last
+    word's end (a word cut across cues is shared by characters). The sentence's own start and
+    end stay the outer edges. None if the words give no usable order."""
+    bounds, pos = [], 0  # (first char, end char) of each word in the text without spaces
+    for w in ws:
+        n = len("".join(w.word.split()))
+        bounds.append((pos, pos + n, w))
+        pos += n
+
+    def at(char: int, edge: str) -> float:
+        for c0, c1, w in bounds:
+            if c0 <= char < c1 or (edge == "end" and char == c1):
+                if edge == "start" and char == c0:
+                    return w.start
+                if edge == "end" and char == c1:
+                    return w.end
+                return w.start + (w.end - w.start) * (char - c0) / (c1 - c0)
+        return sent.end
+
+    out, char = [], 0
+    for k, piece in enumerate(pieces):
+        n = sum(len(u) for u in piece)
+        start = sent.start if k == 0 else at(char, "start")
+        char += n
+        end = sent.end if k == len(pieces) - 1 else at(char, "end")
+        out.append((start, end))
+    for k, (s, e) in enumerate(out):
+        if e <= s or (k and s < out[k - 1][1]) or s < sent.start or e > sent.end:
+            return None
+    return out
+
+
 def build_cues(sentences: Sequence[SentenceTiming], max_chars: int = 42, max_lines: int = 2,
-               min_duration: float = 0.8, audio_end: float | None = None) -> list[Cue]:
-    """One cue per sentence; a sentence too long for one cue becomes several in a row, its time
-    shared in proportion to their characters. ``min_duration`` stretches short cues into the
-    silence after them, never over the next cue. Cues never pass ``audio_end``."""
+               min_duration: float = 0.8, audio_end: float | None = None,
+               words: Sequence[WordTiming] | None = None) -> list[Cue]:
+    """One cue per sentence; a sentence too long for one cue becomes several in a row, split
+    where its words are measured to start and end (``words``, e.g. ``words_from_chunks``), or,
+    without word times, its time shared in proportion to their characters. ``min_duration``
+    stretches short cues into the silence after them, never over the next cue. Cues never pass
+    ``audio_end``."""
     if max_chars < 8 or max_lines < 1:
         raise SubtitleError("max_chars must be at least 8 and max_lines at least 1")
+    words = sorted(words, key=lambda w: w.start) if words else []
+    starts = [w.start for w in words]
     raw: list[Cue] = []
     for sent in sentences:
         units = _units(sent.text, max_chars)
         if not units or sent.end <= sent.start:
             continue
         pieces = _pieces(units, max_chars, max_lines)
-        weights = [len(" ".join(p)) + 1 for p in pieces]
-        total = sum(weights)
-        t = sent.start
-        span = sent.end - sent.start
-        for piece, w in zip(pieces, weights):
-            end = t + span * w / total
+        times = None
+        if len(pieces) > 1 and words:
+            ws = _sentence_words(sent, words, starts)
+            times = _piece_times(pieces, ws, sent) if ws else None
+        if times is None:
+            weights = [len(" ".join(p)) + 1 for p in pieces]
+            total = sum(weights)
+            span = sent.end - sent.start
+            times, t = [], sent.start
+            for w in weights:
+                times.append((t, t + span * w / total))
+                t += span * w / total
+            times[-1] = (times[-1][0], sent.end)
+        for piece, (start, end) in zip(pieces, times):
             lines = _wrap_units(piece, max_chars, max_lines) or [piece]
-            raw.append(Cue(t, end, [" ".join(line) for line in lines]))
-            t = end
+            raw.append(Cue(start, end, [" ".join(line) for line in lines]))
     return _finalize(raw, min_duration, audio_end)
 
 

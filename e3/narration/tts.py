@@ -61,11 +61,13 @@ class SentenceTiming:
 
 @dataclass(frozen=True)
 class WordTiming:
-    """A word (as written in the text) and its span in seconds."""
+    """A word (as written in the text) and its span in seconds; ``guessed``: the span was
+    shared out by characters (words Piper spoke as one), not measured for this word alone."""
 
     word: str
     start: float
     end: float
+    guessed: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -97,7 +99,9 @@ class TTSBackend(Protocol):
         """Stable identity of the voice and every setting that changes the audio; no secrets."""
         ...
 
-    def synthesize(self, text: str) -> SynthResult:
+    def synthesize(self, text: str, sentences: list[str] | None = None) -> SynthResult:
+        """Voice ``text``; with ``sentences`` (pre-split, e.g. a chunk's spoken sentences), voice
+        exactly those, one timing each in order (silent ones are left out)."""
         ...
 
 
@@ -111,12 +115,22 @@ from e3.books.chunking import split_sentences  # noqa: E402
 
 
 def _clean_text(text: str) -> str:
+    """``text`` with whitespace collapsed; TTSError if it is not a string or is empty."""
     if not isinstance(text, str):
         raise TTSError(f"text to synthesize must be a string, not {type(text).__name__}")
     text = " ".join(text.split())
     if not text:
         raise TTSError("nothing to synthesize: the text is empty")
     return text
+
+
+def _sentences_to_voice(text: str, sentences: list[str] | None, language: str) -> list[str]:
+    """The sentences a backend voices: the given ones (whitespace collapsed), else ``text`` split."""
+    if sentences is None:
+        return split_sentences(text, language)
+    if isinstance(sentences, str) or not all(isinstance(x, str) for x in sentences):
+        raise TTSError("sentences to synthesize must be a list of strings")
+    return [" ".join(x.split()) for x in sentences]
 
 
 def _silence(seconds: float, rate: int) -> np.ndarray:
@@ -212,17 +226,139 @@ def _piper_voice_key(path: Path, length_scale: float | None, sentence_gap: float
     return f"piper:{path.stem}:{ident}:ls={ls}:gap={float(sentence_gap):g}:words={int(bool(alignments))}"
 
 
-def _phoneme_words(phonemes: list[str]) -> int:
-    """How many spoken words a phoneme list holds (groups split by spaces, not punctuation only)."""
-    count, in_word = 0, False
-    for ph in phonemes:
-        if ph == " ":
-            in_word = False
-        elif ph not in _PUNCT_PHONEMES and ph not in (_BOS, _EOS):
-            if not in_word:
-                count += 1
-            in_word = True
-    return count
+# Word alignment: stress and length marks differ between a word said alone and in context.
+_PHONEME_NOISE = frozenset("ˈˌːʲ ") | _PUNCT_PHONEMES | {_BOS, _EOS}
+_SPAN_PHONEMES = threading.local()
+_ALIGN_BAND = 6      # how far (in spans) the path may stray from the count-predicted diagonal
+_MERGE_COST = 0.3    # per extra token in one span: a merge must be cheaper than a mismatch
+_SKIP_COST = 1.0     # a token without a span, or a span without a token
+
+
+def _norm_phonemes(phonemes) -> str:
+    return "".join(ch for ph in phonemes for ch in ph if ch not in _PHONEME_NOISE)
+
+
+def _pending_span_phonemes() -> list[str]:
+    """Phonemes of the spans ``_word_spans`` returned in this thread, not yet used."""
+    if not hasattr(_SPAN_PHONEMES, "items"):
+        _SPAN_PHONEMES.items = []
+    return _SPAN_PHONEMES.items
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _phoneme_distance(a: str, b: str) -> float:
+    """Levenshtein distance over the longer length: 0 same, 1 unrelated."""
+    if a == b:
+        return 0.0
+    if not a or not b:
+        return 1.0
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i]
+        for j, cb in enumerate(b, 1):
+            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
+        prev = cur
+    return prev[-1] / max(len(a), len(b))
+
+
+def _align_tokens(tok_words: list[list[str]], span_ph: list[str] | None,
+                  n_spans: int) -> list[tuple[int, int, int, int]]:
+    """Cheapest monotonic pairing of token groups with span groups: ``(i0, i1, j0, j1)`` rows.
+
+    A move takes one token and up to its spoken word count + 1 spans, or 2-3 tokens and fewer
+    spans than tokens (a merge). Its cost is the phoneme distance of the two sides plus a
+    penalty per extra token sharing spans and per spoken word the counts leave over; without
+    span phonemes only the counts guide it. Searched in a band around the count diagonal.
+    """
+    n, m = len(tok_words), n_spans
+    counts = [len(w) for w in tok_words]
+    if sum(counts) == m and span_ph is not None:  # fast path: counts agree and sounds match
+        rows, j = [], 0
+        for i, c in enumerate(counts):
+            rows.append((i, i + 1, j, j + c))
+            j += c
+        if all(_phoneme_distance("".join(tok_words[i0]), "".join(span_ph[j0:j1])) <= 0.5
+               for i0, _, j0, j1 in rows if j1 > j0):
+            return rows
+    joined = ["".join(w) for w in tok_words]
+    tlen = [len(x) for x in joined]
+    slen = [len(x) for x in span_ph] if span_ph is not None else []
+    total = sum(counts) or 1
+    cum = [0]
+    for c in counts:
+        cum.append(cum[-1] + c)
+    band = _ALIGN_BAND + abs(total - m)
+    lo = [max(0, int(cum[i] * m / total) - band) for i in range(n + 1)]
+    hi = [min(m, int(cum[i] * m / total) + band) for i in range(n + 1)]
+    inf = float("inf")
+    cost = [dict() for _ in range(n + 1)]
+    back: list[dict[int, tuple[int, int]]] = [dict() for _ in range(n + 1)]
+    cost[0][0] = 0.0
+
+    def group_cost(i0, i1, j0, j1):
+        words = sum(counts[i0:i1])
+        if j0 == j1:
+            return _SKIP_COST * (1 if words else 0) + 0.01 * (i1 - i0)
+        if i0 == i1:
+            return _SKIP_COST * (j1 - j0)
+        extra = _MERGE_COST * (i1 - i0 - 1) + 0.1 * abs(words - (j1 - j0))
+        if span_ph is None:
+            return extra + 0.5 * abs(words - (j1 - j0))
+        a = "".join(joined[i0:i1])
+        b = "".join(span_ph[j0:j1])
+        return extra + _phoneme_distance(a, b) * (i1 - i0 + j1 - j0) / 2
+
+    for i in range(n + 1):
+        for j in range(lo[i], hi[i] + 1):
+            here = cost[i].get(j, inf)
+            if here == inf:
+                continue
+            if j < m:  # a span no token claims
+                c = here + group_cost(i, i, j, j + 1)
+                if c < cost[i].get(j + 1, inf):
+                    cost[i][j + 1], back[i][j + 1] = c, (i, j)
+            for a in (1, 2, 3):
+                if i + a > n:
+                    break
+                max_b = counts[i] + 1 if a == 1 else a - 1
+                for b in range(0 if a == 1 else 1, min(max_b, m - j) + 1):
+                    if not lo[i + a] <= j + b <= hi[i + a]:
+                        continue
+                    best = cost[i + a].get(j + b, inf)
+                    if span_ph is not None and b and best < inf:
+                        # Lengths alone bound the distance: skip hopeless moves unmeasured.
+                        la, lb = sum(tlen[i:i + a]), sum(slen[j:j + b])
+                        bound = abs(la - lb) / max(la, lb, 1) * (a + b) / 2
+                        if here + _MERGE_COST * (a - 1) + bound >= best:
+                            continue
+                    c = here + group_cost(i, i + a, j, j + b)
+                    if c < cost[i + a].get(j + b, inf):
+                        cost[i + a][j + b], back[i + a][j + b] = c, (i, j)
+    if m not in cost[n]:
+        return [(0, n, 0, m)]  # no path inside the band: one group, shared by characters
+    rows: list[tuple[int, int, int, int]] = []
+    i, j = n, m
+    while (i, j) != (0, 0):
+        pi, pj = back[i][j]
+        if pi != i:  # span-only moves carry no token
+            rows.append((pi, i, pj, j))
+        i, j = pi, pj
+    rows.reverse()
+    return rows
+
+
+def _share_by_chars(tokens: list[str], start: int, end: int, rate: int,
+                    weights: list[int] | None = None) -> list[WordTiming]:
+    """Tokens spread over [start, end) samples by character count; all marked guessed."""
+    weights = weights if weights and sum(weights) else [len(t) for t in tokens]
+    total = sum(weights)
+    out, acc = [], 0
+    for tok, w in zip(tokens, weights):
+        s = start + (end - start) * acc / total
+        acc += w
+        out.append(WordTiming(tok, s / rate, (start + (end - start) * acc / total) / rate,
+                              guessed=True))
+    return out
 
 
 class PiperBackend:
@@ -268,17 +404,21 @@ class PiperBackend:
     def voice_key(self) -> str:
         return _piper_voice_key(self.model_path, self.length_scale, self.sentence_gap, self.alignments)
 
-    def synthesize(self, text: str) -> SynthResult:
+    def synthesize(self, text: str, sentences: list[str] | None = None) -> SynthResult:
+        """Voice ``text`` sentence by sentence; ``sentences`` (pre-split) are voiced as given."""
         from piper.config import SynthesisConfig
 
         text = _clean_text(text)
+        to_voice = _sentences_to_voice(text, sentences, self.language)
         config = SynthesisConfig(length_scale=self.length_scale)
         rate = self.sample_rate
         pieces: list[np.ndarray] = []
         sentences: list[SentenceTiming] = []
         words: list[WordTiming] | None = [] if self.alignments else None
         pos = 0  # samples written so far
-        for sentence in split_sentences(text, self.language):
+        for sentence in to_voice:
+            if not sentence:
+                continue
             sent_audio: list[np.ndarray] = []
             spans: list[tuple[int, int]] | None = [] if words is not None else None
             offset = 0
@@ -308,13 +448,19 @@ class PiperBackend:
 
     @staticmethod
     def _word_spans(chunk, n_samples: int) -> list[tuple[int, int]] | None:
-        """Sample spans of the spoken words in one Piper chunk, from its phoneme alignments."""
+        """Sample spans of the spoken words in one Piper chunk, from its phoneme alignments.
+
+        Each span's phonemes are queued for ``_words_for`` (thread-local), which matches them
+        against the written words; the span list itself stays plain (start, end) pairs.
+        """
         aligns = chunk.phoneme_alignments
         if not aligns:
             return None
         total = sum(int(a.num_samples) for a in aligns)
         scale = n_samples / total if total else 1.0  # guard against hop rounding at the end
         spans: list[tuple[int, int]] = []
+        phons: list[str] = []
+        cur: list[str] = []
         pos, start, end = 0.0, None, None
         for a in aligns:
             n = int(a.num_samples) * scale
@@ -322,31 +468,55 @@ class PiperBackend:
             if ph in (" ", _BOS, _EOS):
                 if start is not None:
                     spans.append((int(start), int(end)))
-                start = None
+                    phons.append(_norm_phonemes(cur))
+                start, cur = None, []
             elif ph not in _PUNCT_PHONEMES:
                 if start is None:
                     start = pos
                 end = pos + n
+                cur.append(ph)
             pos += n
         if start is not None:
             spans.append((int(start), int(end)))
+            phons.append(_norm_phonemes(cur))
+        _pending_span_phonemes().extend(phons)
         return spans
+
+    def _token_words(self, token: str) -> list[str]:
+        """The spoken words (normalized phonemes) of one written token, phonemized alone."""
+        cache = self.__dict__.setdefault("_token_phonemes", {})
+        if token not in cache:
+            words: list[str] = []
+            for sent in self.voice.phonemize(token):
+                group: list[str] = []
+                for ph in list(sent) + [" "]:
+                    if ph == " ":
+                        if any(p not in _PUNCT_PHONEMES and p not in (_BOS, _EOS) for p in group):
+                            words.append(_norm_phonemes(group))
+                        group = []
+                    else:
+                        group.append(ph)
+            cache[token] = words
+        return cache[token]
 
     def _count_words(self, token: str) -> int:
         if token not in self._word_counts:
-            phon = self.voice.phonemize(token)
-            self._word_counts[token] = sum(_phoneme_words(p) for p in phon)
+            self._word_counts[token] = len(self._token_words(token))
         return self._word_counts[token]
 
     def _words_for(self, sentence: str, spans: list[tuple[int, int]] | None, base: int,
                    length: int) -> list[WordTiming]:
         """Map the written words of a sentence onto the spoken word spans.
 
-        Each written token is phonemized alone to learn how many spoken words it becomes ("1984"
-        is three). When the counts do not add up (context-dependent reading), the sentence's span
-        is shared by character count instead, so every written word still gets a time.
+        Each written token is phonemized alone ("1984" is three spoken words) and the tokens are
+        aligned with the spans by ``_align_tokens``. Piper often speaks short words as one span
+        ("of the" -> "ʌvðə"): only inside such a span is time shared by characters, and those
+        words are marked ``guessed``. Without spans the whole sentence is shared (all guessed).
         """
         rate = self.sample_rate
+        pending = _pending_span_phonemes()
+        queued = list(pending)
+        pending.clear()
         tokens: list[str] = []
         lead = ""
         for tok in sentence.split():
@@ -358,31 +528,41 @@ class PiperBackend:
             else:
                 tokens.append(lead + tok)
                 lead = ""
-        if lead and not tokens:
-            return []
         if not tokens:
             return []
         spans = spans or []
-        counts = [self._count_words(t) for t in tokens]
-        if spans and sum(counts) == len(spans):
-            out, i = [], 0
-            last_end = base
-            for tok, c in zip(tokens, counts):
-                if c == 0:  # unspoken token: a zero-length stamp where it sits
-                    out.append(WordTiming(tok, last_end / rate, last_end / rate))
-                    continue
-                s, e = base + spans[i][0], base + spans[i + c - 1][1]
-                out.append(WordTiming(tok, s / rate, e / rate))
-                last_end, i = e, i + c
-            return out
-        start = base + (spans[0][0] if spans else 0)
-        end = base + (spans[-1][1] if spans else length)
-        total = sum(len(t) for t in tokens)
-        out, acc = [], 0
-        for tok in tokens:
-            s = start + (end - start) * acc / total
-            acc += len(tok)
-            out.append(WordTiming(tok, s / rate, (start + (end - start) * acc / total) / rate))
+        if not spans:
+            return _share_by_chars(tokens, base, base + length, rate)
+        # Phonemes of this sentence's spans are the newest queued (older ones: skipped sentences).
+        span_ph = queued[-len(spans):] if len(queued) >= len(spans) else None
+        tok_words = [self._token_words(t) for t in tokens]
+        out: list[WordTiming] = []
+        last_end = base + spans[0][0]
+        for i0, i1, j0, j1 in _align_tokens(tok_words, span_ph, len(spans)):
+            group = tokens[i0:i1]
+            if j0 == j1:  # tokens without a span: zero length where they sit
+                out.extend(WordTiming(t, last_end / rate, last_end / rate,
+                                      guessed=bool(tok_words[i0 + k])) for k, t in enumerate(group))
+                continue
+            if len(group) == 1:
+                s, e = base + spans[j0][0], base + spans[j1 - 1][1]
+                out.append(WordTiming(group[0], s / rate, e / rate))
+            elif sum(len(w) for w in tok_words[i0:i1]) == j1 - j0:
+                j = j0  # the counts fit: each token keeps its own spans after all
+                for k, t in enumerate(group):
+                    c = len(tok_words[i0 + k])
+                    if c == 0:
+                        out.append(WordTiming(t, last_end / rate, last_end / rate))
+                        continue
+                    s, e = base + spans[j][0], base + spans[j + c - 1][1]
+                    last_end = e
+                    out.append(WordTiming(t, s / rate, e / rate))
+                    j += c
+            else:  # several tokens in fewer spans: only here is time shared out
+                weights = [len(t) if tok_words[i0 + k] else 0 for k, t in enumerate(group)]
+                out.extend(_share_by_chars(group, base + spans[j0][0], base + spans[j1 - 1][1],
+                                           rate, weights))
+            last_end = base + spans[j1 - 1][1]
         return out
 
 
@@ -535,16 +715,20 @@ class OpenAIBackend:
             return samples
         return np.frombuffer(data[: len(data) // 2 * 2], dtype="<i2").astype(np.int16)
 
-    def synthesize(self, text: str) -> SynthResult:
+    def synthesize(self, text: str, sentences: list[str] | None = None) -> SynthResult:
+        """Voice ``text`` one request per sentence; ``sentences`` (pre-split) are voiced as given."""
         text = _clean_text(text)
         if len(text) > self.chunk_limit:
             raise TTSError(f"text of {len(text)} characters exceeds the openai_tts chunk limit "
                            f"of {self.chunk_limit}")
+        to_voice = _sentences_to_voice(text, sentences, "en")
         rate = self.sample_rate
         pieces: list[np.ndarray] = []
         sentences: list[SentenceTiming] = []
         pos = 0
-        for sentence in split_sentences(text):
+        for sentence in to_voice:
+            if not sentence:
+                continue
             audio = self._request(sentence)
             if not len(audio):
                 continue

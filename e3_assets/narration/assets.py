@@ -57,11 +57,14 @@ def audio_chunks(context: dg.AssetExecutionContext, catalog: CatalogResource, fo
         for chunk in chunks:
             name = chunk_audio_name(chunk["text_hash"], voice_key)
             out = paths.audio_chunks / f"{name}{AUDIO_EXT}"
-            jobs.append((chunk["text"], out))
+            # The voice reads the spoken sentences; timings carry the display ones (old plans: text).
+            spoken = chunk.get("spoken_sentences") or chunk.get("sentences") or None
+            display = chunk.get("sentences") if chunk.get("spoken_sentences") else None
+            jobs.append((chunk.get("spoken") or chunk["text"], out, spoken, display))
             entries.append({"file": out.name, "chapter_index": chunk["chapter_index"],
                             "pause_after": pause_after(chunk["pause_after"]), "pause_kind": chunk["pause_after"]})
         total = len(jobs)
-        missing = sum(1 for _, out in jobs if not out.with_suffix(".json").is_file())
+        missing = sum(1 for job in jobs if not job[1].with_suffix(".json").is_file())
         context.log.info(f"{book_id}: {total} chunks, {total - missing} already voiced, {missing} to synthesize "
                          f"with {voice.voice_model}")
         engine = catalog.engine
@@ -249,13 +252,13 @@ def subtitles(context: dg.AssetExecutionContext, catalog: CatalogResource,
             offsets.append(t)
             t += entry["duration"] + (entry["pause_after"] if i < len(manifest["chunks"]) - 1 else 0.0)
         audio_end = m4b_info["duration"]
-        cues = build_cues(timeline_from_chunks(sidecars, offsets), audio_end=audio_end)
+        words = words_from_chunks(sidecars, offsets)  # measured word times place cue edges
+        cues = build_cues(timeline_from_chunks(sidecars, offsets), audio_end=audio_end, words=words)
         paths.subtitles.mkdir(parents=True, exist_ok=True)
         srt = paths.subtitles / f"{book_id}.srt"
         vtt = paths.subtitles / f"{book_id}.vtt"
         foundry.foundry().write_text(srt, to_srt(cues))
         foundry.foundry().write_text(vtt, to_vtt(cues))
-        words = words_from_chunks(sidecars, offsets)
         words_vtt = paths.subtitles / f"{book_id}.words.vtt"
         if words:
             foundry.foundry().write_text(words_vtt, to_vtt(word_cues(words, audio_end=audio_end)))
@@ -265,6 +268,7 @@ def subtitles(context: dg.AssetExecutionContext, catalog: CatalogResource,
             "path": dg.MetadataValue.path(str(srt)),
             "cues": len(cues),
             "word_level": bool(words),
+            "guessed_word_times": sum(1 for w in words or [] if getattr(w, "guessed", False)),
             "last_cue_end": round(cues[-1].end, 3) if cues else 0.0,
             "audio_end": round(audio_end, 3),
         },

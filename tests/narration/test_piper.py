@@ -131,3 +131,32 @@ def test_voice_key_for_spec_matches_without_loading(tmp_path):
     assert tts.voice_key_for("openai_tts", voice="nova") == make_backend("openai_tts", voice="nova").voice_key()
     with pytest.raises(TTSError, match="gone.onnx"):
         tts.voice_key_for("piper", str(tmp_path / "gone.onnx"))
+
+
+def test_merged_words_share_only_their_own_span(backend):
+    # espeak speaks "out of" as one word: only those two are shared out (and marked guessed).
+    res = backend.synthesize("He ran out of the house, and it was one of those days.")
+    words = res.words
+    assert [w.word for w in words] == "He ran out of the house, and it was one of those days.".split()
+    assert [w.word for w in words if w.guessed] == ["out", "of"]
+    out, of = words[2], words[3]
+    assert out.end == of.start and out.start < out.end < of.end <= words[4].start
+    for a, b in zip(words, words[1:]):
+        assert a.start < a.end <= b.start + 1e-9
+    assert "guessed" in words[0].to_dict()
+
+
+def test_align_tokens_pairs_groups_by_phonemes():
+    # Two tokens in one span; then a token spoken as three words.
+    assert tts._align_tokens([["ʌv"], ["ðə"], ["wɜːld"]], ["ʌvðə", "wɜld"], 2) == [
+        (0, 2, 0, 1), (2, 3, 1, 2)]
+    assert tts._align_tokens([["ɪn"], ["naɪntiːn", "eɪti", "fɔːɹ"], ["ðə"]],
+                             ["ɪn", "naɪntiːn", "eɪɾi", "fɔːɹ", "ðə"], 5) == [
+        (0, 1, 0, 1), (1, 2, 1, 4), (2, 3, 4, 5)]
+    # A merge is placed where the sounds say, not at the end of the sentence.
+    rows = tts._align_tokens([["hi"], ["wɛnt"], ["ɪn"], ["tʊ"], ["ðə"], ["sɪɾi"]],
+                             ["hi", "wɛnt", "ɪntʊ", "ðə", "sɪɾi"], 5)
+    assert rows == [(0, 1, 0, 1), (1, 2, 1, 2), (2, 4, 2, 3), (4, 5, 3, 4), (5, 6, 4, 5)]
+    # Without span phonemes (counts only) every token still lands in some group, in order.
+    rows = tts._align_tokens([["a"], ["b"], ["c"]], None, 2)
+    assert rows[0][0] == 0 and rows[-1][1] == 3 and rows[-1][3] == 2

@@ -145,6 +145,56 @@ def test_real_piper_timings_make_valid_subtitles():
     cues = build_cues(timeline_from_chunks([chunk, chunk], offsets), audio_end=end)
     assert_valid(cues, end)
     assert cues[-1].end <= end
+    timed = build_cues(timeline_from_chunks([chunk, chunk], offsets), max_chars=20, audio_end=end,
+                       words=words_from_chunks([chunk, chunk], offsets))
+    assert_valid(timed, end, max_chars=20)
+    assert [c.text for c in timed] == [c.text for c in build_cues(
+        timeline_from_chunks([chunk, chunk], offsets), max_chars=20, audio_end=end)]
     wcues = word_cues(words_from_chunks([chunk, chunk], offsets), audio_end=end)
     assert_valid(wcues, end, max_lines=1)
     assert parse_vtt(to_vtt(wcues))[-1].end <= end
+
+
+def _uneven_words(text: str, start: float) -> list[WordTiming]:
+    # Fast words, then slow ones: a share by characters would put cue edges far off.
+    out, t = [], start
+    for i, w in enumerate(text.split()):
+        d = 0.1 if i < 15 else 0.4
+        out.append(WordTiming(w, t, t + d))
+        t += d + 0.05
+    return out
+
+
+def test_long_sentence_cues_follow_word_times():
+    sents = [SentenceTiming("Short one.", 0.0, 1.2), SentenceTiming(LONG, 1.5, 16.5)]
+    words = [WordTiming("Short", 0.1, 0.5), WordTiming("one.", 0.55, 1.1)] + _uneven_words(LONG, 1.6)
+    cues = build_cues(sents, audio_end=16.5, min_duration=0.0, words=words)
+    assert_valid(cues, 16.5)
+    middle = cues[1:]
+    assert " ".join(c.text for c in middle) == LONG
+    assert middle[0].start == 1.5 and middle[-1].end == 16.5  # the sentence's own edges
+    i = 0
+    long_words = words[2:]
+    for k, c in enumerate(middle):
+        ws = long_words[i:i + len(c.text.split())]
+        i += len(ws)
+        if k:
+            assert c.start == pytest.approx(ws[0].start, abs=1e-3)  # first word's start
+        if k < len(middle) - 1:
+            assert c.end == pytest.approx(ws[-1].end, abs=1e-3)  # last word's end
+    by_chars = build_cues(sents, audio_end=16.5, min_duration=0.0)
+    assert max(abs(a.start - b.start) for a, b in zip(cues, by_chars)) > 1.0  # really different
+
+
+def test_cues_fall_back_to_characters_without_matching_words():
+    sents = [SentenceTiming(LONG, 1.5, 16.5)]
+    by_chars = build_cues(sents, audio_end=16.5)
+    other = _uneven_words(LONG.replace("herring", "cod"), 1.6)  # words of another text
+    assert build_cues(sents, audio_end=16.5, words=other) == by_chars
+    assert build_cues(sents, audio_end=16.5, words=[]) == by_chars
+
+
+def test_word_timeline_keeps_the_guessed_flag():
+    chunk = {"sentences": [], "words": [{"word": "of", "start": 0.1, "end": 0.2, "guessed": True},
+                                        {"word": "it", "start": 0.2, "end": 0.3}]}
+    assert [w.guessed for w in words_from_chunks([chunk], [1.0])] == [True, False]
