@@ -253,7 +253,7 @@ def _year_in(n: int, lang: str) -> str:
 def _expand_dates(text: str, lang: str) -> str:
     """Dates in the order ``lang`` writes them, said the way a narrator says them."""
     months = _MONTHS.get(lang)
-    if not months:
+    if not months or not any(ch.isdigit() for ch in text):  # no date without a number
         return text
     if lang == "en":
         months = f"{months}|{months.upper()}"  # "MAY 10." in capitalised letter headings
@@ -314,9 +314,14 @@ def _expand_dates(text: str, lang: str) -> str:
 # English
 # --------------------------------------------------------------------------------------------
 
+_TITLES_RE = re.compile(r"\b(" + "|".join(re.escape(a) for a in sorted(_TITLES, key=len, reverse=True))
+                        + r")(?=\s)")
+
+
 def _expand_titles_en(text: str) -> str:
-    for abbr, full in _TITLES.items():
-        text = re.sub(rf"\b{re.escape(abbr)}(?=\s)", full, text)
+    if "." not in text:  # every abbreviation ends in a dot: most sentences need no work
+        return text
+    text = _TITLES_RE.sub(lambda m: _TITLES[m.group(1)], text)
     # St. before a capitalised name is Saint; after a name/number ("Baker St.") it is Street.
     text = re.sub(r"\bSt\.(?=\s+[A-Z])", "Saint", text)
     text = re.sub(r"(?<=[A-Za-z0-9] )St\.", "Street", text)
