@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 import wave
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -169,9 +170,36 @@ def _build(spec: dict[str, Any], threads: int | None) -> TTSBackend:
     return make_backend(voice_model, voice_sample_path, **spec)
 
 
-def _init_worker(spec: dict[str, Any], threads: int | None) -> None:
-    """Pool initializer: load the voice once for this process (kept for all its jobs)."""
+def die_with_parent(parent_pid: int) -> None:
+    """Make this worker process end when ``parent_pid`` does, even by SIGKILL: Linux's
+    PR_SET_PDEATHSIG where there is one, and everywhere a thread that watches the parent."""
+    import signal
+    import threading
+
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG = 1
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() != parent_pid:  # the parent died before the line above ran
+        os._exit(1)
+
+    def watch() -> None:
+        while True:
+            time.sleep(1.0)
+            if os.getppid() != parent_pid:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="e3-parent-watch", daemon=True).start()
+
+
+def _init_worker(spec: dict[str, Any], threads: int | None, parent_pid: int | None = None) -> None:
+    """Pool initializer: tie the process to its parent, then load the voice once for this
+    process (kept for all its jobs)."""
     global _WORKER_BACKEND, _WORKER_ERROR
+    if parent_pid is not None:
+        die_with_parent(parent_pid)
     try:
         _WORKER_BACKEND = _build(spec, threads)
     except BaseException as exc:  # noqa: BLE001 - re-raised by the first job, with its message
@@ -277,7 +305,7 @@ def _run_pool(todo: dict[Path, tuple], spec: dict[str, Any], procs: int, threads
     # deadlock; spawn also gives each worker a clean onnxruntime.
     ctx = get_context("spawn")
     pool = ProcessPoolExecutor(max_workers=procs, mp_context=ctx, initializer=_init_worker,
-                               initargs=(dict(spec), threads))
+                               initargs=(dict(spec), threads, os.getpid()))
     try:
         pending = {pool.submit(_worker_job, text, str(out), sents, display): out
                    for out, (text, sents, display) in todo.items()}
