@@ -59,16 +59,18 @@ class _MergeProgress(threading.Thread):
 @click.option("--normalize", is_flag=True,
               help="Normalize loudness to the audiobook target (-18 LUFS, -1.5 dBTP); always re-encodes.")
 @click.option("--no-progress", is_flag=True, help="Do not draw the progress bar.")
+@click.option("--force", is_flag=True, help="Replace the -o file if it exists (else an existing file is refused).")
 def merge_command(folders: tuple[Path, ...], output: Path | None, title: str | None, author: str | None,
-                  chapters: str, normalize: bool, no_progress: bool) -> None:
+                  chapters: str, normalize: bool, no_progress: bool, force: bool) -> None:
     """Merge audio FOLDERS (in the given order) into one chaptered m4b, through Dagster.
 
     Reads mp3, m4a, m4b, aac, flac, ogg, opus and wav; files sort naturally inside each folder
     ("2" before "10"). Tags (album, artist, year) and the cover (embedded, else cover.* or
     folder.*) carry over. Inputs that are all the same AAC are joined without re-encoding.
 
-    Folders must lie inside E3_MERGE_ROOTS (os.pathsep-separated; default: your home and the
-    current directory); '..' and symlinks leading out are refused. Creates a `jobs` row, adds the
+    Folders must lie inside E3_MERGE_ROOTS (os.pathsep-separated; default: your own home
+    folder); '..' and symlinks leading out are refused. An existing -o file is kept unless
+    --force is given. Creates a `jobs` row, adds the
     partition mj-<12 hex> to the `merges` set and materializes `merged_m4b` for it. Prints the
     output path, and the job id on stderr.
     """
@@ -76,7 +78,9 @@ def merge_command(folders: tuple[Path, ...], output: Path | None, title: str | N
     from e3.merge.jobs import merge_roots, partition_key, validate_folders
 
     service = _service()
-    # Refuse bad folders before anything is written.
+    # Refuse bad folders, and an output that would silently replace a file, before anything is written.
+    if output is not None and output.exists() and not force:
+        raise E3Error(f"{output} already exists; pass --force to replace it, or choose another -o")
     dirs = validate_folders(list(folders), merge_roots())
     job = service.create_job(dirs, output, title=title, author=author, chapters=chapters, loudness=normalize)
     key = partition_key(job)

@@ -11,8 +11,8 @@ loudness) live in a small sidecar written when the job is created::
 
 where ``<key>`` is the job's Dagster partition, ``mj-`` and the first 12 hex digits of its id.
 
-``E3_MERGE_ROOTS`` (``os.pathsep``-separated folders; default: the user's home and the current
-directory) lists where input folders may live; a folder or file that resolves outside them
+``E3_MERGE_ROOTS`` (``os.pathsep``-separated folders; default: the user's home folder, and for
+network requests none) lists where input folders may live; a folder or file that resolves outside them
 (``..``, a symlink) is refused. No Dagster here.
 """
 
@@ -50,15 +50,18 @@ def utcnow_naive() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
 
 
-def merge_roots() -> list[Path]:
-    """The folders merge inputs must resolve inside: ``E3_MERGE_ROOTS``, else home and cwd."""
+def merge_roots(*, network: bool = False) -> list[Path]:
+    """The folders merge inputs must resolve inside: ``E3_MERGE_ROOTS``, else the user's own home
+    folder (never the current directory: ``cd / && e3 merge`` must not open the whole disk).
+    ``network``: for requests that come over the network, only configured roots; none when
+    ``E3_MERGE_ROOTS`` is unset."""
     from e3.config import getenv
 
     raw = getenv("E3_MERGE_ROOTS")
     if raw:
         roots = [Path(p).expanduser() for p in raw.split(os.pathsep) if p.strip()]
     else:
-        roots = [Path.home(), Path.cwd()]
+        roots = [] if network else [Path.home()]
     return [r.resolve() for r in roots]
 
 

@@ -184,6 +184,30 @@ def test_bad_folders_are_refused_before_a_job_exists(merge_env, tmp_path_factory
     assert e3("merge", "--help").exit_code == 0
 
 
+def test_an_existing_output_is_kept_unless_force(merge_env):
+    folder = _folder(merge_env / "in", "book", 2)
+    out = merge_env / "mine.m4b"
+    out.write_bytes(b"the user's own file")
+    result = e3("merge", folder, "-o", out, "--no-progress")
+    assert result.exit_code == 1 and "already exists; pass --force" in result.stderr
+    assert out.read_bytes() == b"the user's own file" and _rows() == []
+    result = e3("merge", folder, "-o", out, "--no-progress", "--force")
+    assert result.exit_code == 0, result.output
+    assert out.read_bytes()[4:8] == b"ftyp"
+
+
+def test_default_roots_are_the_home_folder_not_the_current_directory(monkeypatch, tmp_path):
+    from e3.merge.jobs import merge_roots
+
+    monkeypatch.delenv("E3_MERGE_ROOTS", raising=False)
+    monkeypatch.setenv("E3_DOTENV", str(tmp_path / "no.env"))
+    monkeypatch.chdir("/")
+    assert merge_roots() == [Path.home().resolve()]
+    assert merge_roots(network=True) == []  # over the network only configured roots
+    monkeypatch.setenv("E3_MERGE_ROOTS", str(tmp_path))
+    assert merge_roots(network=True) == [tmp_path.resolve()]
+
+
 @pytest.mark.postgres
 def test_job_service_on_postgres(pg_url, tmp_path):
     from e3.catalog.service import init_catalog
