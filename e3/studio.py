@@ -18,6 +18,7 @@ Scale for tests and small machines (real minutes and 1920x1080 by default):
 from __future__ import annotations
 
 import datetime as dt
+import math
 import random
 import re
 import uuid
@@ -34,6 +35,9 @@ from e3.errors import E3Error
 TRACKS = 20
 MIN_MINUTES, MAX_MINUTES = 60, 90
 TRACK_MIN_MINUTES, TRACK_MAX_MINUTES = 3.0, 4.5
+# The audio crossfade between tracks, in real seconds (scaled with E3_VIDEO_SECONDS_PER_MINUTE);
+# e3_assets.video.channel.AUDIO_CROSSFADE_S must be the same (tests/pipeline/test_studio.py checks).
+CROSSFADE_SECONDS = 2.0
 DEFAULT_MOOD = "calm, warm, ambient"
 DEFAULT_MINUTES = 60
 PIPELINE = ("planned", "generating_music", "generating_image", "rendering", "ready_for_export")
@@ -82,13 +86,40 @@ def studio_scale() -> StudioScale:
 
 # ------------------------------------------------------------------------------------- durations
 
-def track_minutes(target_minutes: int, *, count: int = TRACKS, seed: int | None = None,
-                  low: float = TRACK_MIN_MINUTES, high: float = TRACK_MAX_MINUTES) -> list[float]:
-    """``count`` track lengths in minutes, each in [low, high], adding up to ``target_minutes``.
+def overlap_shares(count: int = TRACKS, crossfade_seconds: float = CROSSFADE_SECONDS) -> list[int]:
+    """Hundredths of a minute to add to each track so the crossfades eat nothing of the target.
 
-    Lengths vary (seeded) where the target leaves room: 60 minutes over 20 tracks is 3 minutes
-    each, 75 minutes spreads 15 spare minutes at random. Rounded to 1/6000 minute (0.01 s) with
-    the sum kept exact.
+    Consecutive tracks overlap by ``crossfade_seconds``: an inner track loses a whole crossfade
+    (half at each end), the first and last half of one. The total is rounded up to the hundredth,
+    so the video runs at most 0.6 s over its target.
+    """
+    need = math.ceil(round((count - 1) * crossfade_seconds / 60 * 100, 6)) if count > 1 else 0
+    weights = [1] + [2] * (count - 2) + [1] if count > 1 else [0]
+    total_w = sum(weights) or 1
+    cum, shares, acc = 0, [], 0
+    for w in weights:
+        acc += w
+        nxt = -(-need * acc // total_w)  # ceil: the shares add up to exactly ``need``
+        shares.append(nxt - cum)
+        cum = nxt
+    return shares
+
+
+def planned_total(target_minutes: float, count: int = TRACKS, crossfade_seconds: float = CROSSFADE_SECONDS) -> float:
+    """The sum of the planned track lengths: the target plus the crossfade overlaps."""
+    return round(target_minutes + sum(overlap_shares(count, crossfade_seconds)) / 100, 2)
+
+
+def track_minutes(target_minutes: int, *, count: int = TRACKS, seed: int | None = None,
+                  low: float = TRACK_MIN_MINUTES, high: float = TRACK_MAX_MINUTES,
+                  crossfade_seconds: float = CROSSFADE_SECONDS) -> list[float]:
+    """``count`` track lengths in minutes to generate, so the crossfaded video lasts the target.
+
+    Each track's heard part (its length minus its share of the crossfades, ``overlap_shares``) is
+    in [low, high] and the heard parts add up to ``target_minutes``; the lengths themselves add up
+    to ``planned_total``. Lengths vary (seeded) where the target leaves room: 60 minutes over 20
+    tracks is 3 heard minutes each, 75 minutes spreads 15 spare minutes at random. In hundredths of
+    a minute (exact in seconds at any E3_VIDEO_SECONDS_PER_MINUTE).
     """
     if not count * low - 1e-9 <= target_minutes <= count * high + 1e-9:
         raise StudioError(f"{target_minutes} minutes cannot be {count} tracks of {low:g}-{high:g} minutes")
@@ -107,25 +138,30 @@ def track_minutes(target_minutes: int, *, count: int = TRACKS, seed: int | None 
             extra[i] += add
             given += add
         spare -= given
-    hundredths = [round((low + e) * 6000) for e in extra]  # 1/100 s units
-    diff = round(target_minutes * 6000) - sum(hundredths)
+    lo, hi = round(low * 100), round(high * 100)
+    parts = [min(hi, max(lo, round((low + e) * 100))) for e in extra]
+    diff = round(target_minutes * 100) - sum(parts)
     i = 0
     while diff:  # rounding drift, a few hundredths at most
         step = 1 if diff > 0 else -1
-        candidate = hundredths[i % count] + step
-        if low * 6000 <= candidate <= high * 6000:
-            hundredths[i % count] = candidate
+        if lo <= parts[i % count] + step <= hi:
+            parts[i % count] += step
             diff -= step
         i += 1
-    return [h / 6000 for h in hundredths]
+    return [(p + x) / 100 for p, x in zip(parts, overlap_shares(count, crossfade_seconds))]
+
+
+def heard_minutes(minutes: list[float], crossfade_seconds: float = CROSSFADE_SECONDS) -> list[float]:
+    """Each planned track's length minus its share of the crossfades (what plays as its chapter)."""
+    return [round(m - x / 100, 2) for m, x in zip(minutes, overlap_shares(len(minutes), crossfade_seconds))]
 
 
 def track_seconds(target_minutes: int, scale: StudioScale | None = None, *, seed: int | None = None) -> list[float]:
-    """Track lengths in seconds under ``scale`` (real minutes by default), summing to the target."""
+    """Track lengths in seconds under ``scale`` (real minutes by default), summing to ``planned_total``."""
     spm = (scale or StudioScale()).seconds_per_minute
     minutes = track_minutes(target_minutes, seed=seed)
     secs = [round(m * spm, 2) for m in minutes]
-    secs[-1] = round(target_minutes * spm - sum(secs[:-1]), 2)  # exact sum after rounding
+    secs[-1] = round(planned_total(target_minutes) * spm - sum(secs[:-1]), 2)  # exact sum after rounding
     return secs
 
 

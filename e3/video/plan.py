@@ -10,8 +10,10 @@ BPM and instruments in the words the built-in synthesizer reads (``e3.video.musi
 time-of-day and weather words the offline painter reads (``e3.pictures.painter``), so 20 prompts
 become 20 audibly and visibly different tracks and pictures.
 
-Track lengths are 3-4.5 minutes each, rounded to 0.01 minute, and add up exactly to the target
-(60-90 minutes). ``validate_plan`` checks a plan from anywhere else (an LLM) against the same rules
+Track lengths come from ``e3.studio.track_minutes`` (the one home of the splitter and its limits):
+each track is heard for 3-4.5 minutes, the heard parts add up exactly to the target (60-90
+minutes), and each length adds its share of the crossfades between tracks (so the rendered video is
+not 38 s short). ``validate_plan`` checks a plan from anywhere else (an LLM) against the same rules
 and says exactly what is wrong.
 """
 
@@ -24,10 +26,9 @@ import re
 from typing import Any
 
 from e3.errors import E3Error
-
-TRACKS = 20
-MIN_MINUTES, MAX_MINUTES = 60, 90
-TRACK_MIN, TRACK_MAX = 3.0, 4.5
+from e3.studio import MAX_MINUTES, MIN_MINUTES, TRACKS, overlap_shares, planned_total, track_minutes
+from e3.studio import TRACK_MAX_MINUTES as TRACK_MAX
+from e3.studio import TRACK_MIN_MINUTES as TRACK_MIN
 
 
 class PlanError(E3Error, ValueError):
@@ -208,24 +209,8 @@ def _rng(niche: str, moods: str, target: int, seed: int | None) -> random.Random
 
 
 def split_minutes(target_minutes: int, rng: random.Random, count: int = TRACKS) -> list[float]:
-    """``count`` lengths in [3, 4.5] minutes, in hundredths of a minute, adding up exactly to the target."""
-    total = int(target_minutes) * 100
-    lo, hi = int(TRACK_MIN * 100), int(TRACK_MAX * 100)
-    parts = [lo] * count
-    spare = total - lo * count
-    weights = [rng.uniform(0.3, 1.0) for _ in range(count)]
-    wsum = sum(weights)
-    for i, w in enumerate(weights):  # proportional share, capped at the maximum
-        add = min(hi - lo, int(spare * w / wsum))
-        parts[i] += add
-    rest = total - sum(parts)
-    while rest:  # the remainder, one hundredth at a time, to tracks with room
-        i = rng.randrange(count)
-        step = 1 if rest > 0 else -1
-        if lo <= parts[i] + step <= hi:
-            parts[i] += step
-            rest -= step
-    return [p / 100 for p in parts]
+    """``count`` track lengths (hundredths of a minute) from ``e3.studio.track_minutes``, seeded by ``rng``."""
+    return track_minutes(int(target_minutes), count=count, seed=rng.getrandbits(64))
 
 
 def _check_target(target_minutes: Any) -> int:
@@ -258,7 +243,8 @@ def plan_channel_video(niche: str, mood_keywords: str, target_minutes: int, *, s
     ``{"music_prompts": [{"order_index", "title", "prompt", "duration_minutes"} x 20],
     "visual_prompts": [{"order_index", "prompt"} x 20]}``: 20 different music prompts (ensemble,
     form, key, BPM, moods) and 20 different 16:9 scenes (place, light, season and weather, palette,
-    composition), written from the niche and moods; lengths of 3-4.5 minutes summing to the target.
+    composition), written from the niche and moods; lengths heard for 3-4.5 minutes each, summing to
+    the target, plus their share of the crossfades (``e3.studio.track_minutes``).
     Raises ``PlanError`` for an empty niche or mood, or a target outside 60-90 minutes.
     """
     niche = " ".join((niche or "").split())
@@ -367,8 +353,9 @@ def validate_plan(obj: Any, target_minutes: int) -> dict:
 
     Rules: exactly 20 music and 20 visual prompts; order_index 1-20, each once, in both lists; every
     prompt a non-empty text, none repeated (ignoring case and spacing); every ``duration_minutes``
-    a number in 3-4.5; their sum equal to ``target_minutes`` (60-90) within 0.01. Extra keys (a
-    music ``title``) are kept. Raises ``PlanError`` (also a ``ValueError``) naming the first problem,
+    a number; either their sum equals ``target_minutes`` (60-90) within 0.01 with each in 3-4.5, and
+    each then gets its share of the crossfades added (``e3.studio.overlap_shares``), or they already
+    include it (sum ``planned_total``, each heard part in 3-4.5). Extra keys (a music ``title``) are kept. Raises ``PlanError`` (also a ``ValueError``) naming the first problem,
     written so that an LLM asked to fix its reply knows what to change.
     """
     target = _check_target(target_minutes)
@@ -401,7 +388,7 @@ def validate_plan(obj: Any, target_minutes: int) -> dict:
                 d = item.get("duration_minutes")
                 if isinstance(d, bool) or not isinstance(d, (int, float)):
                     raise PlanError(f"music_prompts #{idx}: duration_minutes must be a number, not {d!r}")
-                if not TRACK_MIN - 1e-9 <= float(d) <= TRACK_MAX + 1e-9:
+                if not TRACK_MIN - 1e-9 <= float(d) <= TRACK_MAX + max(overlap_shares()) / 100 + 1e-9:
                     raise PlanError(f"music_prompts #{idx}: {d} minutes is outside {TRACK_MIN:g}-{TRACK_MAX:g}")
                 clean["duration_minutes"] = float(d)
             cleaned.append(clean)
@@ -416,8 +403,21 @@ def validate_plan(obj: Any, target_minutes: int) -> dict:
                 raise PlanError(f"{name} #{c['order_index']} repeats #{seen[key]}: all {TRACKS} prompts must differ")
             seen[key] = c["order_index"]
         out[name] = sorted(cleaned, key=lambda c: c["order_index"])
-    total = sum(p["duration_minutes"] for p in out["music_prompts"])
-    if abs(total - target) > 0.01 + 1e-9:
-        raise PlanError(f"the track lengths add up to {total:.2f} minutes, not the target {target}")
+    music = out["music_prompts"]
+    total = sum(p["duration_minutes"] for p in music)
+    shares = [x / 100 for x in overlap_shares(TRACKS)]
+    if abs(total - planned_total(target)) <= 0.01 + 1e-9:  # lengths that already hold the crossfades
+        heard = [p["duration_minutes"] - x for p, x in zip(music, shares)]
+    elif abs(total - target) <= 0.01 + 1e-9:
+        heard = [p["duration_minutes"] for p in music]
+        for p, x in zip(music, shares):  # generate this much more, for the crossfades to eat
+            p["duration_minutes"] = round(p["duration_minutes"] + x, 4)
+    else:
+        raise PlanError(f"the track lengths add up to {total:.2f} minutes, not the target {target} "
+                        f"(without the crossfades)")
+    for p, h in zip(music, heard):
+        if not TRACK_MIN - 1e-6 <= h <= TRACK_MAX + 1e-6:
+            raise PlanError(f"music_prompts #{p['order_index']}: {h:.2f} minutes (without the crossfades) is "
+                            f"outside {TRACK_MIN:g}-{TRACK_MAX:g}")
     extra = {k: v for k, v in obj.items() if k not in out}
     return {**extra, **out}

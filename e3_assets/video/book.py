@@ -3,20 +3,20 @@
 The book's illustrations appear at the chapter positions they illustrate (``images/prompts.json``:
 a scene's ``chapter_index`` and its ``position`` in the chapter, 0-1, else its ``scene_index``
 spread evenly), timed by the m4b's chapter marks (``audiobook/combined/<id>.m4b.json``), over the
-m4b's narration, with the book's chapters and the SRT as a soft subtitle track. Before the first
-illustration, and for a book without any, the cover is shown (the book's own, else a generated one).
+m4b's narration, with the book's chapters and the SRT as a soft subtitle track. Each chapter opens
+on its own picture (its first illustration, else its generated title card), and no still is held
+longer than ``E3_BOOK_VIDEO_MAX_HOLD`` seconds (default 180) where a chapter has another picture, its
+card or the cover to alternate with (``e3.video.book.slide_timeline``).
 
 One video per book, ``videos/<book_id>.mp4``; with ``per_chapter`` (or ``E3_BOOK_VIDEO_PER_CHAPTER=1``)
 one per chapter, ``videos/<book_id>-chNNN.mp4``. A rerun with unchanged inputs renders nothing.
 """
 
 import json
-import re
 import shutil
 import tempfile
 import time
 import wave
-from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
@@ -26,6 +26,7 @@ from pydantic import Field
 from e3.catalog.models import Image
 from e3.errors import E3Error
 from e3.fsutil import atomic_path, atomic_write_json, sha256_file, sha256_text
+from e3.video.book import MAX_HOLD_S, Mark, Still, clip_timeline, placements, scene_positions, slide_timeline
 from e3_assets.common import TRANSIENT_RETRY, catalog_step
 from e3_assets.narration.assets import audiobook_m4b, subtitles
 from e3_assets.partitions import books_partitions
@@ -39,83 +40,14 @@ except ImportError:  # pragma: no cover
     _illustrations = dg.AssetKey("illustrations")
 
 RATE = 48000
-MIN_SLIDE_S = 1.0  # shorter picture spans are merged into the one before
 YOUTUBE_LUFS = -14.0
-_SCENE_FILE = re.compile(r"^scene-(\d{3})-(\d+)-[0-9a-f]+\.png$")
 
 
 class BookVideoError(E3Error):
     """The book video cannot be made (missing narration, unreadable pictures ...)."""
 
 
-@dataclass(frozen=True)
-class Shot:
-    """One picture from ``start`` seconds (on the whole book's timeline)."""
-
-    start: float
-    image: Path
-
-
-@dataclass(frozen=True)
-class Mark:
-    title: str
-    start: float
-    end: float
-
-
 # ------------------------------------------------------------------------------------- plain logic
-
-def scene_positions(prompts: dict) -> dict[tuple[int, int], float]:
-    """(chapter_index, scene number in chapter) -> position 0-1 in the chapter."""
-    scenes = prompts.get("scenes") or []
-    per_chapter: dict[int, int] = {}
-    keyed = []
-    for s in scenes:
-        ch = int(s["chapter_index"])
-        n = int(s.get("scene_index", per_chapter.get(ch, 0)))
-        per_chapter[ch] = max(per_chapter.get(ch, 0), n + 1)
-        keyed.append((ch, n, s.get("position")))
-    out = {}
-    for ch, n, pos in keyed:
-        if isinstance(pos, (int, float)) and 0 <= pos <= 1:
-            out[(ch, n)] = float(pos)
-        else:  # spread evenly; the first scene opens the chapter
-            out[(ch, n)] = n / per_chapter[ch]
-    return out
-
-
-def plan_shots(images: list[Path], positions: dict[tuple[int, int], float], chapter_of: dict[int, int],
-               marks: list[Mark], cover: Path) -> list[Shot]:
-    """Pictures on the book's timeline: each at its chapter position, the cover at 0.
-
-    ``chapter_of`` maps a parsed chapter index to its m4b chapter number (chapters without
-    narration have none; their pictures are left out). Pictures closer than MIN_SLIDE_S to the
-    next are dropped, so every slide lasts long enough to be seen.
-    """
-    shots = []
-    for path in images:
-        m = _SCENE_FILE.match(path.name)
-        if not m:
-            continue
-        ch, n = int(m[1]) - 1, int(m[2]) - 1
-        if ch not in chapter_of:
-            continue
-        mark = marks[chapter_of[ch]]
-        pos = positions.get((ch, n), 0.0)
-        shots.append(Shot(mark.start + pos * (mark.end - mark.start), path))
-    shots.sort(key=lambda s: (s.start, s.image.name))
-    end = marks[-1].end if marks else 0.0
-    timeline = [Shot(0.0, cover)]
-    for shot in shots:
-        if shot.start - timeline[-1].start < MIN_SLIDE_S:
-            if timeline[-1].image == cover or shot.start <= timeline[-1].start:
-                timeline[-1] = Shot(timeline[-1].start, shot.image)  # an illustration beats the cover
-            continue
-        if end - shot.start < MIN_SLIDE_S:
-            continue
-        timeline.append(shot)
-    return timeline
-
 
 def shift_srt(srt_text: str, start: float, end: float) -> str:
     """The cues inside [start, end), moved so ``start`` becomes 0 (for per-chapter videos)."""
@@ -153,27 +85,22 @@ def _cut_wav(raw: Path, a: int, b: int, dst: Path) -> None:
             left -= len(block)
 
 
-def render_book_video(out: Path, raw: Path, total: int, shots: list[Shot], marks: list[Mark], start: float,
+def render_book_video(out: Path, raw: Path, total: int, stills: list[Still], marks: list[Mark], start: float,
                       end: float, srt: Path | None, tags: dict, render_kwargs: dict, work: Path) -> dict:
-    """Render [start, end) of the book: its shots over its narration, then write the chapter marks."""
+    """Render [start, end) of the book: its stills over its narration, then write the chapter marks."""
     from e3.media.chapters import ChapterMark, ffmetadata
     from e3.media.ffmpeg import run_ffmpeg
     from e3.video.render import Slide, render_video
 
     a_end = min(total, round(end * RATE))
-    inside = [s for s in shots if start <= s.start < end]
-    before = [s for s in shots if s.start < start]
-    if before and (not inside or inside[0].start - start >= MIN_SLIDE_S):
-        inside.insert(0, Shot(start, before[-1].image))  # the picture on screen when the range opens
-    elif inside:
-        inside[0] = Shot(start, inside[0].image)
+    inside = clip_timeline(stills, start, end)
     slides = []
-    for i, shot in enumerate(inside):
-        a = round(shot.start * RATE)
-        b = round(inside[i + 1].start * RATE) if i + 1 < len(inside) else a_end
+    for i, st in enumerate(inside):
+        a = round(st.start * RATE)
+        b = round(st.end * RATE) if i + 1 < len(inside) else a_end
         piece = work / f"piece_{i:04d}.wav"
         _cut_wav(raw, a, b, piece)
-        slides.append(Slide(image=shot.image, audio=piece))
+        slides.append(Slide(image=st.image, audio=piece))
     rendered = work / "rendered.mp4"
     result = render_video(slides, rendered, chapters=False, loudness_target=YOUTUBE_LUFS, workdir=work,
                           **render_kwargs)
@@ -224,6 +151,38 @@ def _cover(paths, book_id: str, title: str, author: str) -> Path:
     return cover
 
 
+def _title_cards(paths, marks: list[Mark], book_title: str) -> list[Mark]:
+    """``marks`` with a generated title card each (chapter title over the book title); stale cards go."""
+    from e3.fsutil import atomic_write_bytes
+    from e3.media.cover import generate_cover
+
+    paths.images.mkdir(parents=True, exist_ok=True)
+    out = []
+    for i, m in enumerate(marks):
+        card = paths.images / f"video-card-{i + 1:03d}-{sha256_text(m.title, book_title)[:10]}.png"
+        if not card.is_file():
+            atomic_write_bytes(card, generate_cover(m.title or f"Chapter {i + 1}", book_title))
+        out.append(Mark(m.title, m.start, m.end, card))
+    keep = {m.card.name for m in out}
+    for stale in paths.images.glob("video-card-*.png"):
+        if stale.name not in keep:
+            stale.unlink(missing_ok=True)
+    return out
+
+
+def _max_hold() -> float:
+    from e3.config import getenv
+
+    raw = getenv("E3_BOOK_VIDEO_MAX_HOLD", "") or ""
+    try:
+        hold = float(raw) if raw.strip() else MAX_HOLD_S
+    except ValueError:
+        raise BookVideoError(f"E3_BOOK_VIDEO_MAX_HOLD must be seconds, not {raw!r}") from None
+    if hold < 5:
+        raise BookVideoError(f"E3_BOOK_VIDEO_MAX_HOLD must be at least 5 seconds, not {raw!r}")
+    return hold
+
+
 @dg.asset(
     partitions_def=books_partitions,
     deps=[audiobook_m4b, subtitles, _illustrations],
@@ -232,8 +191,9 @@ def _cover(paths, book_id: str, title: str, author: str) -> Path:
     pool="ffmpeg",
     retry_policy=TRANSIENT_RETRY,
     description="The narrated book video (videos/<book_id>.mp4): illustrations at the chapter positions they "
-                "show, over the m4b's narration, with the book's chapters and soft subtitles; the cover where "
-                "there is no picture. One per chapter with per_chapter / E3_BOOK_VIDEO_PER_CHAPTER=1.",
+                "show, over the m4b's narration, with the book's chapters and soft subtitles; each chapter "
+                "opens on its picture or title card, and stills change at least every E3_BOOK_VIDEO_MAX_HOLD "
+                "s (180). One per chapter with per_chapter / E3_BOOK_VIDEO_PER_CHAPTER=1.",
 )
 def book_video(context: dg.AssetExecutionContext, config: BookVideoConfig, catalog: CatalogResource,
                foundry: FoundryResource, ffmpeg: FFmpegResource) -> dg.MaterializeResult:
@@ -266,14 +226,16 @@ def book_video(context: dg.AssetExecutionContext, config: BookVideoConfig, catal
         tags = {"title": meta.get("title") or book_id, "artist": meta.get("author") or "",
                 "comment": "Narrated by E3"}
         cover = _cover(paths, book_id, tags["title"], tags["artist"])
-        shots = plan_shots(images, scene_positions(prompts), chapter_of, marks, cover)
+        marks = _title_cards(paths, marks, tags["title"])
+        stills = slide_timeline(marks, placements(images, scene_positions(prompts), chapter_of),
+                                max_hold=_max_hold(), cover=cover)
         kwargs = ffmpeg.render_kwargs()
         if per_chapter:
             ranges = [(f"{book_id}-ch{i + 1:03d}", m.start, m.end) for i, m in enumerate(marks)]
         else:
             ranges = [(book_id, 0.0, float(info["duration"]))]
         inputs_hash = sha256_text(info.get("inputs_hash", ""), sha256_file(srt),
-                                  *(f"{s.start:.3f}:{s.image.name}" for s in shots),
+                                  *(f"{s.start:.3f}-{s.end:.3f}:{s.image.name}" for s in stills),
                                   json.dumps(kwargs, sort_keys=True), json.dumps(tags, sort_keys=True),
                                   str(per_chapter), str(YOUTUBE_LUFS))
         paths.videos.mkdir(parents=True, exist_ok=True)
@@ -298,7 +260,7 @@ def book_video(context: dg.AssetExecutionContext, config: BookVideoConfig, catal
                         if not sub.read_text(encoding="utf-8").strip():
                             sub = None  # a chapter without cues: no empty subtitle track
                     piece_dir = Path(tempfile.mkdtemp(dir=work))
-                    videos.append(render_book_video(out, raw, total, shots, marks, start, end, sub, tags,
+                    videos.append(render_book_video(out, raw, total, stills, marks, start, end, sub, tags,
                                                     kwargs, piece_dir))
                     shutil.rmtree(piece_dir, ignore_errors=True)
                     context.log.info(f"{book_id}: {out.name} ({videos[-1]['duration']:.1f} s)")

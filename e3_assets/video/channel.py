@@ -26,6 +26,7 @@ import sqlalchemy as sa
 from e3.catalog.models import AudioTrack, Image, RenderTask, VideoJob
 from e3.errors import E3Error
 from e3.fsutil import atomic_path, remove_stale_parts, sha256_text
+from e3.studio import CROSSFADE_SECONDS as AUDIO_CROSSFADE_S  # scaled with E3_VIDEO_SECONDS_PER_MINUTE
 from e3_assets.common import TRANSIENT_RETRY
 from e3_assets.partitions import video_jobs_partitions
 from e3_resources.catalog import CatalogResource
@@ -35,7 +36,6 @@ from e3_resources.foundry import FoundryResource
 from e3_resources.llm import LLMResource
 
 YOUTUBE_LUFS = -14.0
-AUDIO_CROSSFADE_S = 2.0  # real seconds between tracks; scaled with E3_VIDEO_SECONDS_PER_MINUTE
 PICTURE_CROSSFADE_S = 1.0
 MUSIC_WORKFLOW = "ace_step_music"
 RENDER_SIDECAR = "video.json"
@@ -105,25 +105,24 @@ def _plan(job: VideoJob) -> dict:
 # ------------------------------------------------------------------------------------- plan
 
 def _normalize_plan(plan: dict, job: VideoJob) -> dict:
-    """Check 20 unique music and visual prompts, and set track lengths that add up to the target."""
-    from e3.studio import TRACK_MAX_MINUTES, TRACK_MIN_MINUTES, TRACKS, StudioError, track_minutes
+    """The plan checked by ``e3.video.plan.validate_plan`` (20 unique music and visual prompts,
+    lengths that add up to the target, crossfades added). Track lengths are E3's to fix: when
+    only they are wrong, the studio's own split replaces them; a prompt problem is the plan's."""
+    from e3.studio import StudioError, track_minutes
+    from e3.video.plan import PlanError, validate_plan
 
-    music = sorted(plan.get("music_prompts") or [], key=lambda p: p.get("order_index", 0))
-    visual = sorted(plan.get("visual_prompts") or [], key=lambda p: p.get("order_index", 0))
-    for name, items in (("music", music), ("visual", visual)):
-        prompts = [str(p.get("prompt") or "").strip() for p in items]
-        if len(items) != TRACKS or [p.get("order_index") for p in items] != list(range(1, TRACKS + 1)):
-            raise StudioError(f"the plan needs {TRACKS} {name} prompts with order_index 1-{TRACKS}, "
-                              f"got {len(items)}")
-        if not all(prompts) or len(set(prompts)) != TRACKS:
-            raise StudioError(f"the plan's {name} prompts must be {TRACKS} unique, non-empty texts")
-    minutes = [float(p.get("duration_minutes") or 0) for p in music]
     target = job.target_duration_minutes
-    if abs(sum(minutes) - target) > 0.01 or not all(TRACK_MIN_MINUTES <= m <= TRACK_MAX_MINUTES for m in minutes):
-        minutes = track_minutes(target, seed=_seed(job, "durations"))
-    for p, m in zip(music, minutes):
-        p["duration_minutes"] = round(m, 4)
-    return {**plan, "music_prompts": music, "visual_prompts": visual}
+    try:
+        return validate_plan(plan, target)
+    except PlanError as first:
+        music = [dict(p) for p in sorted(plan.get("music_prompts") or [], key=lambda p: p.get("order_index", 0))
+                 if isinstance(p, dict)]
+        for p, m in zip(music, track_minutes(target, seed=_seed(job, "durations"))):
+            p["duration_minutes"] = m
+        try:
+            return validate_plan({**plan, "music_prompts": music}, target)
+        except PlanError:
+            raise StudioError(str(first)) from None
 
 
 @dg.asset(

@@ -32,20 +32,8 @@ def tiny_book(e3_env, monkeypatch):
     return Foundry(e3_env / "foundry").book("tiny")
 
 
-def test_shots_follow_chapter_positions_and_start_with_the_cover(tmp_path):
-    from e3_assets.video.book import Mark, Shot, plan_shots, scene_positions
-
-    marks = [Mark("One", 0.0, 20.0), Mark("Two", 20.0, 60.0)]
-    prompts = {"scenes": [{"chapter_index": 0, "scene_index": 0}, {"chapter_index": 0, "scene_index": 1},
-                          {"chapter_index": 2, "scene_index": 0, "position": 0.5},
-                          {"chapter_index": 1, "scene_index": 0}]}
-    images = [tmp_path / n for n in ("scene-001-1-aaaa.png", "scene-001-2-bbbb.png", "scene-003-1-cccc.png",
-                                     "scene-002-1-dddd.png")]
-    cover = tmp_path / "cover.png"
-    # parsed chapter 1 has no narration (e.g. a title page): its picture is left out
-    shots = plan_shots(images, scene_positions(prompts), {0: 0, 2: 1}, marks, cover)
-    assert shots == [Shot(0.0, images[0]), Shot(10.0, images[1]), Shot(40.0, images[2])]
-    assert plan_shots([], {}, {0: 0}, marks, cover) == [Shot(0.0, cover)]
+# The picture timeline itself (positions, title cards, max hold) is tested without Dagster in
+# tests/video/test_book.py.
 
 
 def _video_info(path: Path) -> dict:
@@ -68,6 +56,7 @@ def test_book_video_has_the_books_chapters_and_subtitles(e3_env, tiny_book, monk
         assert abs(info["duration"] - m4b["duration"]) < 0.3
         meta = {k: v.value for k, v in result.asset_materializations_for_node("book_video")[-1].metadata.items()}
         assert meta["illustrations"] >= 2 and meta["slides"] >= 2  # the pictures, not only the cover
+        assert len(list(tiny_book.images.glob("video-card-*.png"))) == 2  # one title card per chapter
         status = book_status(catalog_engine(), "tiny")
         assert status["video_generation_status"] == "completed" and status["total_videos_created"] == 1
 

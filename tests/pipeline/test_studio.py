@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from e3.catalog.models import AudioTrack, Channel, Image, RenderTask, VideoJob
 from e3.cli import main
+from e3.studio import heard_minutes
 from tests.pipeline.helpers import catalog_engine, materialize
 
 CHANNEL_ASSETS = ["video_plan", "music_tracks", "background_images", "channel_video", "export_package"]
@@ -131,14 +132,22 @@ def test_database_check_rejects_59_minutes(backend, studio, request):
 
 
 def test_track_lengths_add_up_and_stay_in_range():
-    from e3.studio import StudioScale, track_minutes, track_seconds
+    from e3.studio import (CROSSFADE_SECONDS, StudioScale, heard_minutes, overlap_shares, planned_total,
+                           track_minutes, track_seconds)
+    from e3_assets.video.channel import AUDIO_CROSSFADE_S
 
+    assert AUDIO_CROSSFADE_S == CROSSFADE_SECONDS  # the overlap the plan pays for is the one rendered
     for target in (60, 61, 75, 89, 90):
         minutes = track_minutes(target, seed=target)
-        assert len(minutes) == 20 and abs(sum(minutes) - target) < 1e-6
-        assert all(3.0 <= m <= 4.5 for m in minutes)
+        heard = heard_minutes(minutes)  # less each track's share of the 19 crossfades
+        assert len(minutes) == 20 and abs(sum(heard) - target) < 1e-6
+        assert all(3.0 <= m <= 4.5 for m in heard)
+        # what the crossfades eat is planned on top: the video lasts the target, at most 0.6 s more
+        assert 0 <= sum(minutes) * 60 - 19 * CROSSFADE_SECONDS - target * 60 <= 0.6
         secs = track_seconds(target, StudioScale(seconds_per_minute=1), seed=1)
-        assert abs(sum(secs) - target) < 1e-6 and all(3.0 <= s <= 4.5 for s in secs)
+        shares = [x / 100 for x in overlap_shares()]
+        assert abs(sum(secs) - planned_total(target)) < 1e-6
+        assert all(3.0 - 1e-6 <= s - x <= 4.5 + 1e-6 for s, x in zip(secs, shares))
     assert len(set(track_minutes(75, seed=1))) > 5  # lengths vary where the target leaves room
 
 
@@ -205,7 +214,7 @@ def test_video_plan_through_the_llm_is_validated_and_retried(run, monkeypatch):
     assert job.status == "planned"
     music = job.prompts_json["music_prompts"]
     assert [p["title"] for p in music][:2] == ["Court Dance 1", "Court Dance 2"]
-    minutes = [p["duration_minutes"] for p in music]  # 20 x 4 = 80 was refitted to 75
+    minutes = heard_minutes([p["duration_minutes"] for p in music])  # 20 x 4 = 80 was refitted to 75
     assert abs(sum(minutes) - 75) < 0.01 and all(3 <= m <= 4.5 for m in minutes)
 
 
@@ -233,8 +242,9 @@ def test_a_job_becomes_a_youtube_ready_video(run, studio):
             images = list(s.scalars(sa.select(Image).where(Image.video_job_id == job.id).order_by(Image.order_index)))
             tasks = list(s.scalars(sa.select(RenderTask).where(RenderTask.video_job_id == job.id)))
         assert [t.order_index for t in tracks] == [i.order_index for i in images] == list(range(1, 21))
-        seconds = [float(t.duration_seconds) for t in tracks]
-        assert abs(sum(seconds) - 60) < 0.05 and all(3.0 <= x <= 4.5 for x in seconds)
+        seconds = [float(t.duration_seconds) for t in tracks]  # each with its share of the crossfades
+        heard = heard_minutes(seconds)  # 1 s per minute: seconds read as minutes
+        assert abs(sum(heard) - 60) < 0.05 and all(3.0 <= x <= 4.5 for x in heard)
         assert all(t.provider == "dummy" and Path(t.local_file_path).is_file() for t in tracks)
         assert all(i.provider == "dummy" and PILImage.open(i.local_file_path).size == (320, 180) for i in images)
 
@@ -248,7 +258,7 @@ def test_a_job_becomes_a_youtube_ready_video(run, studio):
         assert (info["width"], info["height"]) == (320, 180)
         assert len(info["chapters"]) == 20
         assert abs(info["duration"] - float(tasks[0].duration_seconds)) < 0.2
-        assert 59.0 <= info["duration"] <= 60.1  # 19 short crossfades take a little off the 60 s
+        assert 60.0 <= info["duration"] <= 60.2  # the tracks pay for their 19 short crossfades
 
         export = Path(job.output_directory) / "export"
         assert (export / "title.txt").read_text().strip()
@@ -390,3 +400,26 @@ def test_music_from_a_comfyui_audio_workflow(run, studio, monkeypatch):
         real = decode_duration(track.local_file_path)
         assert abs(real - float(track.duration_seconds)) < 0.1
         assert abs(real - planned[track.order_index]) < 0.1  # scaled: one second per minute
+
+
+def test_an_llm_plan_that_adds_up_to_the_target_is_padded_for_the_crossfades():
+    """A plan whose lengths add up to the target gets the crossfade overlap added, so the video
+    lasts the target; one with wrong lengths gets the studio's own split; bad prompts fail."""
+    import pytest
+
+    from e3.catalog.models import VideoJob
+    from e3.studio import StudioError, planned_total
+    from e3_assets.video.channel import _normalize_plan
+
+    job = VideoJob(target_duration_minutes=60, channel_id=None)
+    plan = {"music_prompts": [{"order_index": i, "prompt": f"music {i}", "duration_minutes": 3.0}
+                              for i in range(1, 21)],
+            "visual_prompts": [{"order_index": i, "prompt": f"picture {i}"} for i in range(1, 21)]}
+    out = _normalize_plan(plan, job)
+    assert sum(p["duration_minutes"] for p in out["music_prompts"]) == pytest.approx(planned_total(60), abs=0.01)
+    wrong = {**plan, "music_prompts": [{**p, "duration_minutes": 9.0} for p in plan["music_prompts"]]}
+    assert sum(p["duration_minutes"] for p in _normalize_plan(wrong, job)["music_prompts"]) == pytest.approx(
+        planned_total(60), abs=0.01)
+    dup = {**plan, "visual_prompts": [{"order_index": i, "prompt": "same"} for i in range(1, 21)]}
+    with pytest.raises(StudioError, match="repeats"):
+        _normalize_plan(dup, job)

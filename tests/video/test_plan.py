@@ -11,6 +11,7 @@ from e3.errors import E3Error
 from e3.pictures.painter import read_prompt
 from e3.video.music import style_for
 from e3.video.plan import PlanError, plan_channel_video, validate_plan
+from e3.studio import CROSSFADE_SECONDS, heard_minutes, planned_total, track_minutes
 
 NICHE, MOOD = "Royal Court Ambience", "elegant, classical, serene"
 
@@ -25,9 +26,11 @@ def test_twenty_unique_prompts_with_lengths_adding_up(target):
     assert len({p["prompt"] for p in visual}) == 20
     assert len({p["title"] for p in music}) == 20
     minutes = [p["duration_minutes"] for p in music]
-    assert all(3.0 <= m <= 4.5 for m in minutes)
+    heard = heard_minutes(minutes)  # each length less its share of the 19 crossfades
+    assert all(3.0 <= m <= 4.5 for m in heard)
     assert all(round(m, 2) == m for m in minutes)  # hundredths of a minute
-    assert round(sum(minutes), 6) == target
+    assert round(sum(heard), 6) == target
+    assert round(sum(minutes), 6) == planned_total(target)
     json.dumps(plan)  # storable as prompts_json
 
 
@@ -118,7 +121,7 @@ def test_validate_catches_short_plans_ranges_and_sums(good):
     too_short["music_prompts"][0]["duration_minutes"] = 2.5
     with pytest.raises(PlanError, match="outside 3-4.5"):
         validate_plan(too_short, 75)
-    with pytest.raises(PlanError, match="add up to 75.00 minutes, not the target 80"):
+    with pytest.raises(PlanError, match="add up to 75.64 minutes, not the target 80"):
         validate_plan(good, 80)
     empty = copy.deepcopy(good)
     empty["music_prompts"][4]["prompt"] = " "
@@ -130,3 +133,24 @@ def test_validate_catches_short_plans_ranges_and_sums(good):
         validate_plan(good, 91)
     # An LLM client that retries on ValueError also catches it; the CLI shows it as an E3Error.
     assert issubclass(PlanError, ValueError) and issubclass(PlanError, E3Error)
+
+
+# ------------------------------------------------------------------------------------- crossfades
+
+@pytest.mark.parametrize("target", [60, 90])
+def test_planned_lengths_less_the_crossfades_last_the_target(target):
+    # render_video overlaps consecutive tracks by the audio crossfade: 19 x 2 s come off the sum
+    for minutes in (track_minutes(target, seed=3),
+                    [p["duration_minutes"] for p in plan_channel_video(NICHE, MOOD, target, seed=3)["music_prompts"]]):
+        video = sum(minutes) * 60 - (len(minutes) - 1) * CROSSFADE_SECONDS
+        assert target * 60 <= video <= target * 60 + 1.0, video
+
+
+def test_an_llm_plan_summing_to_the_target_gets_the_crossfades_added(good):
+    heard = copy.deepcopy(good)
+    for p, h in zip(heard["music_prompts"], heard_minutes([p["duration_minutes"] for p in good["music_prompts"]])):
+        p["duration_minutes"] = h
+    assert round(sum(p["duration_minutes"] for p in heard["music_prompts"]), 6) == 75
+    out = validate_plan(heard, 75)
+    planned = [p["duration_minutes"] for p in good["music_prompts"]]
+    assert [p["duration_minutes"] for p in out["music_prompts"]] == planned
