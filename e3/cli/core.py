@@ -155,33 +155,31 @@ STEP_OF_ASSET = {
 
 
 def materialize_partition(select: str, partition: str, *, log_level: str = "WARNING",
-                          executor: str = "in_process") -> None:
-    """Materialize assets for one partition exactly as `dagster asset materialize` does.
+                          executor: str = "in_process", started_by: str | None = None) -> None:
+    """Materialize assets for one partition as their named Dagster job (``audiobook_job``,
+    ``merge_job`` or ``channel_video_job``), tagged with what started the run.
 
-    ``executor`` picks the run's executor: ``in_process`` (default; steps that need many cores,
-    like TTS, run their own worker pools) or ``multiprocess`` (one process per step).
+    The same code path as ``dagster asset materialize``. ``executor`` picks the run's executor:
+    ``in_process`` (default; steps that need many cores, like TTS, run their own worker pools)
+    or ``multiprocess`` (one process per step). Raises E3Error when the run fails.
     """
-    import click as _click
-    from dagster._cli.asset import execute_materialize_command
-    from dagster_shared.cli import PythonPointerOpts
-
     import logging
+    import sys
 
-    run_config = json.dumps({
-        "loggers": {"console": {"config": {"log_level": log_level.upper()}}},
-        "execution": {"config": {executor: {}}},
-    })
+    from e3_assets.launch import run_partition
+
     # The orchestrating process logs step starts through the "dagster" logger; keep it as quiet.
     logging.getLogger("dagster").setLevel(log_level.upper())
+    command = started_by or "e3 " + " ".join(sys.argv[1:2])
+    tags = {"e3/started_by": command.strip(), "e3/executor": executor}
     with dagster_instance() as instance:
         try:
-            execute_materialize_command(
-                instance=instance, select=select, partition=partition, partition_range=None,
-                config=(), config_json=run_config,
-                python_pointer_opts=PythonPointerOpts(module_name="e3_assets.definitions"),
-            )
-        except _click.ClickException as exc:
-            raise E3Error(f"the run for {partition} failed: {exc.message}") from None
+            success, run_id = run_partition([a for a in select.split(",") if a], partition, instance=instance,
+                                            tags=tags, log_level=log_level, executor=executor)
+        except ValueError as exc:
+            raise E3Error(str(exc)) from None
+        if not success:
+            raise E3Error(f"the run for {partition} failed (run {run_id[:8]})")
 
 
 class BookLock:
@@ -267,7 +265,8 @@ class BookLock:
 def produce_command(book_id: str, select: str | None, log_level: str, executor: str = "in_process") -> None:
     """Materialize BOOK_ID's assets through Dagster, with progress.
 
-    Same as `dagster asset materialize -m e3_assets.definitions --partition BOOK_ID --select ...`.
+    Runs them as the named job `audiobook_job` (tagged e3/started_by), the same assets
+    `dagster asset materialize -m e3_assets.definitions --partition BOOK_ID --select ...` runs.
     A rerun resumes: finished chunks and files are not made again.
     """
     from e3.catalog.service import book_exists
