@@ -200,8 +200,9 @@ def illustrations(context: dg.AssetExecutionContext, config: IllustrationsConfig
         catalog.mark(book_id, "image_generation", "completed", image_jobs_completed=len(results))
     made = sum(1 for r in results if not r.reused)
     providers = sorted({r.provider for r in results})
-    preview = "\n\n".join(f"**{r.path.name}**  \n![{r.path.stem}](file://{r.path.resolve()})"
-                          for r in results[:PREVIEW_IMAGES])
+    from e3.media.thumbs import thumbnails_markdown
+
+    preview = thumbnails_markdown([r.path for r in results[:PREVIEW_IMAGES]])
     return dg.MaterializeResult(
         metadata={
             "path": dg.MetadataValue.path(str(paths.images)),

@@ -26,6 +26,7 @@ import sqlalchemy as sa
 from e3.catalog.models import AudioTrack, Image, RenderTask, VideoJob
 from e3.errors import E3Error
 from e3.fsutil import atomic_path, remove_stale_parts, sha256_text
+from e3.media.thumbs import thumbnails_markdown
 from e3.studio import CROSSFADE_SECONDS as AUDIO_CROSSFADE_S  # scaled with E3_VIDEO_SECONDS_PER_MINUTE
 from e3_assets.common import TRANSIENT_RETRY
 from e3_assets.partitions import video_jobs_partitions
@@ -364,6 +365,7 @@ def background_images(context: dg.AssetExecutionContext, catalog: CatalogResourc
     return dg.MaterializeResult(
         metadata={
             "path": dg.MetadataValue.path(str(folder)),
+            "preview": dg.MetadataValue.md(thumbnails_markdown([r.path for r in results[:4]]) or "_none_"),
             "provider": ", ".join(sorted({r.provider for r in results})),
             "images": len(results),
             "made_now": made,
@@ -577,6 +579,8 @@ def export_package(context: dg.AssetExecutionContext, catalog: CatalogResource) 
     return dg.MaterializeResult(
         metadata={
             "path": dg.MetadataValue.path(str(_out_dir(job) / "export")),
+            "thumbnail": dg.MetadataValue.md(thumbnails_markdown(
+                sorted((_out_dir(job) / "export").glob("thumbnail.*"))[:1], width=320) or "_none_"),
             "title": title,
             "tags": len(tags),
             "tracklist": dg.MetadataValue.md("```\n" + tracklist + "\n```"),

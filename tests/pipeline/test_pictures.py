@@ -127,6 +127,9 @@ def test_offline_prompts_and_painted_illustrations_then_a_rerun_makes_nothing(e3
         assert meta["provider"] == "dummy" and meta["images"] == len(pngs) == len(scenes)
         assert meta["generated_now"] == len(scenes) and meta["reused"] == 0
         assert "![" in meta["preview"] and pngs[0].name in meta["preview"]
+        # the UI renders only http(s) and data: images: inline thumbnails of a few KB each
+        assert "file://" not in meta["preview"] and "](data:image/jpeg;base64," in meta["preview"]
+        assert len(meta["preview"]) < 30_000 * min(len(pngs), 4)
         _assert_pngs(pngs)
         assert pngs[0].name.startswith("scene-001-1-")
         rows = _image_rows()
