@@ -16,12 +16,15 @@ TRANSIENT_RETRY = dg.RetryPolicy(max_retries=2, delay=2, backoff=dg.Backoff.EXPO
 
 
 @contextlib.contextmanager
-def catalog_step(catalog: CatalogResource, book_id: str, step: str) -> Iterator[None]:
+def catalog_step(catalog: CatalogResource, book_id: str, step: str, *, announce: bool = True) -> Iterator[None]:
     """Mark ``step`` processing; on error mark it failed with the reason and re-raise.
 
-    The caller marks ``completed`` itself, together with the counts it produced.
+    The caller marks ``completed`` itself, together with the counts it produced. ``announce``
+    False: the asset does no work of that step (``e3.catalog.status.ASSET_STEPS``), so only a
+    failure is recorded there.
     """
-    catalog.mark(book_id, step, "processing")
+    if announce:
+        catalog.mark(book_id, step, "processing")
     try:
         yield
     except E3Error as exc:

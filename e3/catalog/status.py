@@ -32,6 +32,27 @@ STEPS = (
     "video_generation",
 )
 
+# The one map from each book asset to the seed's step columns it moves, in the order it moves
+# them (the CLI's progress, the README's asset table and a test all read it). An asset with no
+# step of its own moves none: book_source only copies the input (its failure is recorded on
+# parse_novel), narration_chunks only plans (it records total_chunks; voicing is audio_chunks').
+# audiobook_m4b moves three seed steps: audio_files_moved (every chunk file is present),
+# audio_combination_planned (segments, pauses, chapters and tags are planned), audio_combination
+# (the AAC encode and mux).
+ASSET_STEPS: dict[str, tuple[str, ...]] = {
+    "book_source": (),
+    "parsed_chapters": ("metadata", "parse_novel"),
+    "narration_chunks": (),
+    "audio_chunks": ("audio_generation",),
+    "audiobook_m4b": ("audio_files_moved", "audio_combination_planned", "audio_combination"),
+    "subtitles": ("subtitle_generation",),
+    "image_prompts": ("image_prompts",),
+    "illustrations": ("image_jobs_generation", "image_generation"),
+    "book_video": ("video_generation",),
+}
+# Where an asset with no step of its own records a failure.
+FAILURE_STEP = {"book_source": "parse_novel", "narration_chunks": "audio_generation"}
+
 DEFAULT_NARRATOR_ID = "narrator_piper_joe"
 
 

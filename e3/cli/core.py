@@ -141,17 +141,11 @@ class _ProgressWatcher(threading.Thread):
                 self.stop_event.wait(0.5)
 
 
-STEP_OF_ASSET = {
-    "book_source": None,
-    "parsed_chapters": "parse_novel",
-    "narration_chunks": None,
-    "audio_chunks": "audio_generation",
-    "audiobook_m4b": "audio_combination",
-    "subtitles": "subtitle_generation",
-    "image_prompts": "image_prompts",
-    "illustrations": "image_generation",
-    "book_video": "video_generation",
-}
+def _steps_of(selection: str) -> list[str]:
+    """The catalog steps the selected assets move (``e3.catalog.status.ASSET_STEPS``), in order."""
+    from e3.catalog.status import ASSET_STEPS
+
+    return [step for asset in selection.split(",") for step in ASSET_STEPS.get(asset, ())]
 
 
 def materialize_partition(select: str, partition: str, *, log_level: str = "WARNING",
@@ -278,7 +272,7 @@ def produce_command(book_id: str, select: str | None, log_level: str, executor: 
         raise E3Error(f"book {book_id!r} is not in the catalog; add it with `e3 add`")
     add_partition("books", book_id)
     selection = _selection_for(select)
-    steps = [STEP_OF_ASSET[a] for a in selection.split(",") if STEP_OF_ASSET.get(a)]
+    steps = _steps_of(selection)
     watcher = _ProgressWatcher(engine, book_id, steps)
     failure = line = None
     # Dagster's console logger prints every failure with its stack trace (several times); below

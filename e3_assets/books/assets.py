@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from e3.catalog.models import Title
+from e3.catalog.status import FAILURE_STEP
 from e3.fsutil import sha256_file, sha256_text
 from e3_assets.common import TRANSIENT_RETRY, catalog_step, md_table
 from e3_assets.partitions import books_partitions
@@ -40,7 +41,7 @@ def book_source(context: dg.AssetExecutionContext, catalog: CatalogResource,
     book_id = context.partition_key
     title = _title_row(catalog, book_id)
     paths = foundry.book(book_id)
-    with catalog_step(catalog, book_id, "parse_novel"):
+    with catalog_step(catalog, book_id, FAILURE_STEP["book_source"], announce=False):
         source = resolve_to_local_file(title.source_url or "", foundry.foundry().cache)
         digest = sha256_file(source)
         current = paths.input_file()
@@ -185,7 +186,7 @@ def narration_chunks(context: dg.AssetExecutionContext, catalog: CatalogResource
 
     book_id = context.partition_key
     paths = foundry.book(book_id)
-    with catalog_step(catalog, book_id, "audio_generation"):
+    with catalog_step(catalog, book_id, FAILURE_STEP["narration_chunks"], announce=False):
         meta, chapters = load_chapters(paths)
         language = meta.get("language") or "en"
         voice = tts.voice_for_book(catalog, book_id)
@@ -199,8 +200,7 @@ def narration_chunks(context: dg.AssetExecutionContext, catalog: CatalogResource
             "chunks": [c.to_dict() for c in chunks],
         }
         foundry.foundry().write_json(paths.chunk_plan, plan)
-        # Back to pending: chunks are planned, audio is not made yet.
-        catalog.mark(book_id, "audio_generation", "pending", total_chunks=len(chunks))
+        catalog.set_values(book_id, total_chunks=len(chunks))  # planning is not a step of its own
     longest = max((max(len(c.text), len(c.spoken)) for c in chunks), default=0)
     context.log.info(f"{book_id}: {len(chunks)} chunks (limit {voice.chunk_limit} chars, longest {longest})")
     return dg.MaterializeResult(
