@@ -15,3 +15,22 @@ def db_url(request, tmp_path):
     create_all(engine)
     engine.dispose()
     return url
+
+
+@pytest.fixture
+def engine(db_url):
+    """An engine on ``db_url``, disposed afterwards."""
+    from e3.catalog.db import make_engine
+
+    eng = make_engine(db_url)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def fake():
+    """A running fake ComfyUI server (tests/pictures/fake_comfyui.py)."""
+    from tests.pictures.fake_comfyui import FakeComfyUI
+
+    with FakeComfyUI() as server:
+        yield server

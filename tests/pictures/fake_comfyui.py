@@ -16,7 +16,8 @@ It follows the shapes of ComfyUI's ``server.py``/``execution.py`` (the real serv
 
 Failure switches (attributes, change them any time): ``fail_prompts`` (prompt ids, or ``"*"``,
 that end with ``execution_error``), ``ws_enabled`` (False: ``/ws`` is a 404), ``slow_seconds``
-(sampling takes that long), ``drop_mid_job`` (the server dies mid-job: sockets closed, state
+(sampling takes that long), ``never_finish`` (sampling runs until ``/interrupt`` or stop: a
+prompt that is accepted and never finishes), ``drop_mid_job`` (the server dies mid-job: sockets closed, state
 lost), ``view_status`` (e.g. 500 on ``/view``), ``view_body`` (``/view`` answers these bytes).
 """
 
@@ -133,6 +134,7 @@ class FakeComfyUI:
         self.fail_prompts: set[str] = set()
         self.ws_enabled = True
         self.slow_seconds = 0.0
+        self.never_finish = False
         self.drop_mid_job = False
         self.view_status: int | None = None
         self.view_body: bytes | None = None  # served by /view instead of the file (a bad download)
@@ -410,7 +412,7 @@ class FakeComfyUI:
                     threading.Thread(target=self.stop, daemon=True).start()
                     return
                 for i in range(1, shown + 1):
-                    if not self._wait_slow(self.slow_seconds / shown):
+                    if not self._wait_slow(float("inf") if self.never_finish else self.slow_seconds / shown):
                         if not self._alive:
                             return
                         error = {"kind": "execution_interrupted", "node_id": nid, "node_type": ct}

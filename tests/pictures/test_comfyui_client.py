@@ -14,13 +14,7 @@ from e3.pictures.comfyui import (ComfyUIClient, ComfyUIError, ComfyUIExecutionEr
                                  ComfyUITimeout, ComfyUIUnreachable)
 from e3.pictures.workflow import (WorkflowError, WorkflowFormatError, available_workflows, fill, find_nodes,
                                   load_workflow)
-from tests.pictures.fake_comfyui import KNOWN_CLASSES, FakeComfyUI
-
-
-@pytest.fixture
-def fake():
-    with FakeComfyUI() as server:
-        yield server
+from tests.pictures.fake_comfyui import KNOWN_CLASSES
 
 
 @pytest.fixture

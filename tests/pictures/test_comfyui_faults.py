@@ -5,25 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from e3.catalog.db import make_engine
 from e3.pictures.comfyui import ComfyUIClient, ComfyUIError
 from e3.pictures.generate import GenerationError, comfyui_job_timeout
 from e3.pictures.queue import JobQueue
 from e3.pictures.worker import run_worker
-from tests.pictures.fake_comfyui import FakeComfyUI
-
-
-@pytest.fixture
-def engine(db_url):
-    eng = make_engine(db_url)
-    yield eng
-    eng.dispose()
-
-
-@pytest.fixture
-def fake():
-    with FakeComfyUI() as server:
-        yield server
 
 
 def _job(queue, name, out, **params):

@@ -13,20 +13,6 @@ from e3.catalog.db import make_engine
 from e3.pictures.comfyui import ComfyUIClient
 from e3.pictures.queue import JobQueue, LeaseLost, utcnow
 from e3.pictures.worker import build_workflow, process_job, prompt_id_for, run_worker
-from tests.pictures.fake_comfyui import FakeComfyUI
-
-
-@pytest.fixture
-def engine(db_url):
-    eng = make_engine(db_url)
-    yield eng
-    eng.dispose()
-
-
-@pytest.fixture
-def fake():
-    with FakeComfyUI() as server:
-        yield server
 
 
 def image_job(queue, name, out, **params):
