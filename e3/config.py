@@ -17,6 +17,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from dotenv import load_dotenv
 
@@ -66,6 +67,41 @@ def getenv(name: str, default: str | None = None) -> str | None:
     if raw is None or raw.strip() == "":
         return default
     return interpolate(raw.strip())
+
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+def setting_number(name: str, default: float, *, cast=float, low: float | None = None,
+                   high: float | None = None, value: Any = None) -> Any:
+    """A numeric setting: ``value`` when given (a resource field), else the environment
+    variable ``name``, else ``default``; a non-number or one outside [low, high] is a
+    ``ConfigError`` naming the variable. The one number parser every setting goes through."""
+    raw = value if value is not None else getenv(name)
+    if raw is None:
+        return cast(default)
+    try:
+        number = cast(raw)
+    except (TypeError, ValueError):
+        kind = "a whole number" if cast is int else "a number"
+        raise ConfigError(f"{name} must be {kind}, not {raw!r}") from None
+    if (low is not None and number < low) or (high is not None and number > high):
+        bounds = f"at least {low:g}" if high is None else f"between {low:g} and {high:g}"
+        raise ConfigError(f"{name} must be {bounds}, not {raw!r}")
+    return number
+
+
+def setting_flag(name: str, default: bool = False, *, value: bool | None = None) -> bool:
+    """A yes/no setting (1/true/yes/on or 0/false/no/off); anything else is a ``ConfigError``."""
+    if value is not None:
+        return bool(value)
+    raw = getenv(name)
+    if raw is None:
+        return default
+    if raw.lower() not in _TRUE | _FALSE:
+        raise ConfigError(f"{name} must be true or false, not {raw!r}")
+    return raw.lower() in _TRUE
 
 
 def openai_base_url(service: str = "tts") -> str | None:

@@ -20,24 +20,10 @@ from collections.abc import Callable, Sequence
 import dagster as dg
 from pydantic import Field
 
-from e3.config import getenv
-from e3.errors import ConfigError
-
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off", ""}
-
+from e3.config import getenv, setting_flag, setting_number
 
 def _number(name: str, value, default: float, cast=float):
-    raw = value if value is not None else getenv(name)
-    if raw is None:
-        return cast(default)
-    try:
-        number = cast(raw)
-    except (TypeError, ValueError):
-        raise ConfigError(f"{name} must be a number, not {raw!r}") from None
-    if number <= 0:
-        raise ConfigError(f"{name} must be positive, not {raw!r}")
-    return number
+    return setting_number(name, default, cast=cast, low=1 if cast is int else 1e-9, value=value)
 
 
 class ComfyUIResource(dg.ConfigurableResource):
@@ -62,12 +48,7 @@ class ComfyUIResource(dg.ConfigurableResource):
         return self.url or getenv("E3_COMFYUI_URL")
 
     def uses_external_workers(self) -> bool:
-        if self.external_workers is not None:
-            return self.external_workers
-        raw = (getenv("E3_COMFYUI_EXTERNAL_WORKERS") or "").lower()
-        if raw not in _TRUE | _FALSE:
-            raise ConfigError(f"E3_COMFYUI_EXTERNAL_WORKERS must be true or false, not {raw!r}")
-        return raw in _TRUE
+        return setting_flag("E3_COMFYUI_EXTERNAL_WORKERS", value=self.external_workers)
 
     def resolved_checkpoint(self) -> str | None:
         return self.checkpoint or getenv("E3_COMFYUI_CHECKPOINT")

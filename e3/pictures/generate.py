@@ -122,16 +122,9 @@ DEFAULT_JOB_TIMEOUT = 300.0
 
 def comfyui_job_timeout() -> float:
     """Seconds to wait for one ComfyUI job (``E3_COMFYUI_TIMEOUT``, default 300)."""
-    from e3.config import getenv
+    from e3.config import setting_number
 
-    raw = getenv("E3_COMFYUI_TIMEOUT")
-    try:
-        value = float(raw) if raw else DEFAULT_JOB_TIMEOUT
-    except ValueError:
-        raise GenerationError(f"E3_COMFYUI_TIMEOUT must be a number of seconds, not {raw!r}") from None
-    if value <= 0:
-        raise GenerationError(f"E3_COMFYUI_TIMEOUT must be positive, not {raw!r}")
-    return value
+    return setting_number("E3_COMFYUI_TIMEOUT", DEFAULT_JOB_TIMEOUT, low=1e-9)
 
 
 def _job_metadata(task: ComfyTask, timeout: float) -> dict[str, Any]:

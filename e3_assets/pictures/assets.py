@@ -9,8 +9,7 @@ import sqlalchemy as sa
 from pydantic import Field
 
 from e3.catalog.models import Image
-from e3.config import getenv
-from e3.errors import ConfigError
+from e3.config import setting_number
 from e3.fsutil import sha256_text
 from e3_assets.books.assets import load_chapters, parsed_chapters
 from e3_assets.common import TRANSIENT_RETRY, catalog_step
@@ -25,16 +24,7 @@ PREVIEW_IMAGES = 4
 
 
 def _env_int(name: str, value: int | None, default: int, low: int, high: int) -> int:
-    raw = value if value is not None else getenv(name)
-    if raw is None:
-        return default
-    try:
-        number = int(raw)
-    except (TypeError, ValueError):
-        raise ConfigError(f"{name} must be a whole number, not {raw!r}") from None
-    if not low <= number <= high:
-        raise ConfigError(f"{name} must be between {low} and {high}, not {number}")
-    return number
+    return setting_number(name, default, cast=int, low=low, high=high, value=value)
 
 
 class ImagePromptsConfig(dg.Config):

@@ -66,3 +66,26 @@ def test_dotenv_is_loaded_and_real_variables_win(clean_env, monkeypatch):
         assert s.comfyui_url == "http://from-env:8188"
     finally:
         monkeypatch.delenv("E3_ENV", raising=False)
+
+
+def test_one_number_and_one_flag_parser(monkeypatch):
+    import pytest
+
+    from e3.config import setting_flag, setting_number
+    from e3.errors import ConfigError
+
+    monkeypatch.setenv("E3_DOTENV", "/nonexistent/.env")
+    monkeypatch.delenv("E3_X_NUM", raising=False)
+    assert setting_number("E3_X_NUM", 3, cast=int) == 3
+    assert setting_number("E3_X_NUM", 3, cast=int, value=7) == 7  # a resource field wins
+    monkeypatch.setenv("E3_X_NUM", "12")
+    assert setting_number("E3_X_NUM", 3, cast=int, low=1, high=64) == 12
+    for bad, match in (("soon", "must be a whole number"), ("99", "must be between 1 and 64")):
+        monkeypatch.setenv("E3_X_NUM", bad)
+        with pytest.raises(ConfigError, match=f"E3_X_NUM {match}"):
+            setting_number("E3_X_NUM", 3, cast=int, low=1, high=64)
+    monkeypatch.setenv("E3_X_FLAG", "Yes")
+    assert setting_flag("E3_X_FLAG") is True
+    monkeypatch.setenv("E3_X_FLAG", "perhaps")
+    with pytest.raises(ConfigError, match="E3_X_FLAG must be true or false"):
+        setting_flag("E3_X_FLAG")

@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from e3.pictures.comfyui import ComfyUIClient, ComfyUIError
-from e3.pictures.generate import GenerationError, comfyui_job_timeout
+from e3.errors import ConfigError
+from e3.pictures.generate import comfyui_job_timeout
 from e3.pictures.queue import JobQueue
 from e3.pictures.worker import run_worker
 
@@ -58,5 +59,5 @@ def test_one_job_waits_minutes_by_default(monkeypatch):
     monkeypatch.setenv("E3_COMFYUI_TIMEOUT", "42")
     assert comfyui_job_timeout() == 42
     monkeypatch.setenv("E3_COMFYUI_TIMEOUT", "soon")
-    with pytest.raises(GenerationError, match="E3_COMFYUI_TIMEOUT must be a number"):
+    with pytest.raises(ConfigError, match="E3_COMFYUI_TIMEOUT must be a number"):
         comfyui_job_timeout()
