@@ -41,6 +41,24 @@ def catalog_step(catalog: CatalogResource, book_id: str, step: str, *, announce:
         raise
 
 
+def human_duration(seconds: float) -> str:
+    """``5585.3`` -> ``"1:33:05"``, ``93.2`` -> ``"1:33"``: beside raw seconds in metadata."""
+    total = int(round(seconds))
+    h, rest = divmod(total, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+def human_size(n: int) -> str:
+    """``855934`` -> ``"836 KB"`` (binary units, as file managers show them)."""
+    size = float(n)
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit in ("bytes", "KB") else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{n} bytes"  # pragma: no cover
+
+
 def md_table(rows: list[tuple[str, str]], headers: tuple[str, str] = ("chapter", "words")) -> str:
     lines = [f"| {headers[0]} | {headers[1]} |", "|---|---|"]
     lines += [f"| {a.replace('|', '/')} | {b} |" for a, b in rows]

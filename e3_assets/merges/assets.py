@@ -5,7 +5,7 @@ import time
 import dagster as dg
 
 from e3.errors import E3Error
-from e3_assets.common import TRANSIENT_RETRY
+from e3_assets.common import TRANSIENT_RETRY, human_duration, human_size
 from e3_assets.partitions import merges_partitions
 from e3_resources.catalog import CatalogResource
 from e3_resources.foundry import FoundryResource
@@ -53,10 +53,12 @@ def merged_m4b(context: dg.AssetExecutionContext, catalog: CatalogResource,
             "path": dg.MetadataValue.path(outcome.path),
             "job_id": str(job.id),
             "duration_seconds": round(outcome.duration, 3),
+            "duration": human_duration(outcome.duration),
             "chapters": outcome.chapters,
             "files": outcome.files,
             "reencoded": outcome.reencoded,
             "size_bytes": outcome.size_bytes,
+            "size": human_size(outcome.size_bytes),
             "reused": outcome.reused,
         },
         data_version=dg.DataVersion(outcome.fingerprint[:16]),

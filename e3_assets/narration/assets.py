@@ -11,7 +11,7 @@ from e3.catalog.models import Narrator, Title
 from e3.catalog.status import complete_upload, report_chunk_progress
 from e3.fsutil import remove_stale_parts, sha256_file, sha256_text
 from e3_assets.books.assets import narration_chunks
-from e3_assets.common import TRANSIENT_RETRY, catalog_step
+from e3_assets.common import TRANSIENT_RETRY, catalog_step, human_duration, human_size
 from e3_assets.partitions import books_partitions
 from e3_resources.catalog import CatalogResource
 from e3_resources.foundry import FoundryResource
@@ -219,7 +219,9 @@ def audiobook_m4b(context: dg.AssetExecutionContext, catalog: CatalogResource,
         metadata={
             "path": dg.MetadataValue.path(str(out)),
             "duration_seconds": round(info["duration"], 2),
+            "duration": human_duration(info["duration"]),
             "size_bytes": info["size_bytes"],
+            "size": human_size(info["size_bytes"]),
             "chapters": len(info["chapters"]),
             "loudness_lufs": loud.get("integrated_lufs", float("nan")),
             "true_peak_dbtp": loud.get("true_peak_dbtp", float("nan")),

@@ -27,7 +27,7 @@ from e3.catalog.models import Image
 from e3.errors import E3Error
 from e3.fsutil import atomic_path, atomic_write_json, sha256_file, sha256_text
 from e3.video.book import MAX_HOLD_S, Mark, Still, clip_timeline, placements, scene_positions, slide_timeline
-from e3_assets.common import TRANSIENT_RETRY, catalog_step
+from e3_assets.common import TRANSIENT_RETRY, catalog_step, human_duration
 from e3_assets.narration.assets import audiobook_m4b, subtitles
 from e3_assets.partitions import books_partitions
 from e3_resources.catalog import CatalogResource
@@ -278,6 +278,7 @@ def book_video(context: dg.AssetExecutionContext, config: BookVideoConfig, catal
             "videos": len(videos),
             "per_chapter": per_chapter,
             "duration_seconds": round(sum(v["duration"] for v in videos), 2),
+            "duration": human_duration(sum(v["duration"] for v in videos)),
             "illustrations": len(images),
             "slides": sum(v["slides"] for v in videos),
             "chapters": sum(v["chapters"] for v in videos),

@@ -28,7 +28,7 @@ from e3.errors import E3Error
 from e3.fsutil import atomic_path, remove_stale_parts, sha256_text
 from e3.media.thumbs import thumbnails_markdown
 from e3.studio import CROSSFADE_SECONDS as AUDIO_CROSSFADE_S  # scaled with E3_VIDEO_SECONDS_PER_MINUTE
-from e3_assets.common import TRANSIENT_RETRY
+from e3_assets.common import TRANSIENT_RETRY, human_duration, human_size
 from e3_assets.partitions import video_jobs_partitions
 from e3_resources.catalog import CatalogResource
 from e3_resources.comfyui import ComfyUIResource
@@ -486,7 +486,9 @@ def channel_video(context: dg.AssetExecutionContext, catalog: CatalogResource,
         metadata={
             "path": dg.MetadataValue.path(str(out)),
             "duration_seconds": round(info["duration"], 2),
+            "duration": human_duration(info["duration"]),
             "size_bytes": info["size_bytes"],
+            "size": human_size(info["size_bytes"]),
             "chapters": len(info["chapters"]),
             "resolution": info["resolution"],
             "wall_seconds": round(time.monotonic() - started, 2),

@@ -53,3 +53,11 @@ def test_book_source_and_chunk_planning_move_no_step(e3_env):
     status = book_status(catalog_engine(), "demo")
     assert status["parse_novel_status"] == "completed" and status["audio_generation_status"] == "pending"
     assert status["total_chunks"] > 0
+
+
+def test_readable_units_beside_raw_values():
+    from e3_assets.common import human_duration, human_size
+
+    assert human_duration(93.22) == "1:33" and human_duration(5585.3) == "1:33:05"
+    assert human_size(855934) == "836 KB" and human_size(512) == "512 bytes"
+    assert human_size(3 * 1024 ** 3) == "3.0 GB"
