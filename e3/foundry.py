@@ -105,8 +105,17 @@ class BookPaths:
         found = sorted(p for p in self.root.glob("input.*") if not p.name.startswith("."))
         return found[0] if found else None
 
+    @property
+    def audio_manifest(self) -> Path:
+        """Chunk files in play order with durations and pauses (audio_chunks -> audiobook_m4b)."""
+        return self.audiobook / "audio_manifest.json"
+
     def m4b(self, book_id: str) -> Path:
         return self.combined / f"{book_id}.m4b"
+
+    def m4b_sidecar(self, book_id: str) -> Path:
+        """What the m4b holds: chapters, loudness, inputs hash (audiobook_m4b -> subtitles, book_video)."""
+        return self.combined / f"{book_id}.m4b.json"
 
     def make_tree(self) -> None:
         for folder in (self.audiobook, self.chapters, self.audio_chunks, self.combined, self.subtitles,

@@ -41,6 +41,21 @@ def catalog_step(catalog: CatalogResource, book_id: str, step: str, *, announce:
         raise
 
 
+def log_every(context, prefix: str, *, seconds: float = 5.0, unit: float = 1.0, unit_name: str = ""):
+    """A ``progress(done, total)`` callback that logs at most every ``seconds`` (and at the end),
+    so a long step shows it is alive without flooding the event log."""
+    import time
+
+    last = [float("-inf")]
+
+    def progress(done: float, total: float) -> None:
+        if time.monotonic() - last[0] >= seconds or done >= total:
+            last[0] = time.monotonic()
+            context.log.info(f"{prefix} {done / unit:.1f} of {total / unit:.1f} {unit_name}".rstrip())
+
+    return progress
+
+
 def human_duration(seconds: float) -> str:
     """``5585.3`` -> ``"1:33:05"``, ``93.2`` -> ``"1:33"``: beside raw seconds in metadata."""
     total = int(round(seconds))

@@ -242,3 +242,15 @@ def complete_upload(engine: sa.Engine, book_id: str, audio_path: str) -> None:
     """Called when a book's m4b is written; a no-op for books that are not uploads."""
     with Session(engine) as session, session.begin():
         _finish_upload(session, book_id, audio_path=audio_path)
+
+
+def finish_audiobook(engine: sa.Engine, book_id: str, m4b_path: str, *, duration: float, size_bytes: int,
+                     files: int, loudness: dict | None) -> None:
+    """The m4b is made: audio_combination completed with its numbers, the title complete, the
+    loudness and path in the row's metadata, and the upload it came from (if any) finished."""
+    mark(engine, book_id, "audio_combination", "completed", audio_duration_seconds=int(round(duration)),
+         audio_file_size_bytes=size_bytes, total_audio_files=files)
+    with Session(engine) as session, session.begin():
+        session.execute(sa.update(Title).where(Title.book_id == book_id).values(audiobook_complete=True))
+    merge_metadata(engine, book_id, loudness=loudness, m4b_path=m4b_path)
+    complete_upload(engine, book_id, m4b_path)

@@ -302,7 +302,7 @@ def _id_hex(column):
 
 # --- running a job (used by the merged_m4b asset; no Dagster here) -----------------------------
 
-LOUDNESS_TARGET = -18.0  # the narration issue's audiobook target (LUFS), true peak -1.5 dBTP
+from e3.narration.audiobook import LOUDNESS_TARGET  # noqa: E402 - merges normalize to the audiobook target
 
 
 def validate_folders(folders: list[str | Path], roots: list[Path] | None) -> list[Path]:

@@ -13,7 +13,8 @@ import dagster as dg
 # Partitioned checks are "preview" in 1.13; they are what makes "Execute all" work per book.
 warnings.filterwarnings("ignore", message="Specifying a partitions_def on an AssetCheckSpec")
 
-from e3_assets.narration.assets import LOUDNESS_TARGET, MANIFEST, audiobook_m4b, subtitles  # noqa: E402
+from e3.narration.audiobook import LOUDNESS_TARGET  # noqa: E402
+from e3_assets.narration.assets import audiobook_m4b, subtitles  # noqa: E402
 from e3_assets.partitions import books_partitions  # noqa: E402
 from e3_resources.foundry import FoundryResource  # noqa: E402
 
@@ -93,7 +94,7 @@ def _book_files(foundry: FoundryResource, book_id: str):
 def m4b_duration_matches_chunks(context: dg.AssetCheckExecutionContext,
                                 foundry: FoundryResource) -> dg.AssetCheckResult:
     paths, m4b = _book_files(foundry, context.partition_key)
-    return duration_check(m4b, json.loads((paths.audiobook / MANIFEST).read_text(encoding="utf-8")))
+    return duration_check(m4b, json.loads(paths.audio_manifest.read_text(encoding="utf-8")))
 
 
 @dg.asset_check(asset=audiobook_m4b, partitions_def=books_partitions,

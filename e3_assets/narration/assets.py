@@ -8,18 +8,14 @@ import dagster as dg
 import sqlalchemy as sa
 
 from e3.catalog.models import Narrator, Title
-from e3.catalog.status import complete_upload, report_chunk_progress
+from e3.catalog.status import report_chunk_progress
 from e3.fsutil import remove_stale_parts, sha256_file, sha256_text
 from e3_assets.books.assets import narration_chunks
-from e3_assets.common import TRANSIENT_RETRY, catalog_step, human_duration, human_size
+from e3_assets.common import TRANSIENT_RETRY, catalog_step, human_duration, human_size, log_every
 from e3_assets.partitions import books_partitions
 from e3_resources.catalog import CatalogResource
 from e3_resources.foundry import FoundryResource
 from e3_resources.tts import TTSResource
-
-LOUDNESS_TARGET = -18.0
-TRUE_PEAK = -1.5
-MANIFEST = "audio_manifest.json"
 
 
 def _read_json(path: Path, what: str) -> dict:
@@ -93,7 +89,7 @@ def audio_chunks(context: dg.AssetExecutionContext, catalog: CatalogResource, fo
             orphan.unlink(missing_ok=True)
         manifest = {"book_id": book_id, "voice_key": voice_key, "narrator_id": voice.narrator_id,
                     "sample_rate": voice.sample_rate, "chapters": plan["chapters"], "chunks": entries}
-        foundry.foundry().write_json(paths.audiobook / MANIFEST, manifest)
+        foundry.foundry().write_json(paths.audio_manifest, manifest)
         speech_seconds = sum(e["duration"] for e in entries)
         catalog.mark(book_id, "audio_generation", "completed", audio_jobs_completed=total,
                      total_audio_files=total)
@@ -115,9 +111,6 @@ def audio_chunks(context: dg.AssetExecutionContext, catalog: CatalogResource, fo
     )
 
 
-# Bumped when the m4b's layout changes, so files made by older code are assembled again
-# (2: the QuickTime chapter track is present for chapters of any length).
-M4B_LAYOUT = "m4b-layout-2"
 
 
 def _book_tags(catalog: CatalogResource, paths, book_id: str, narrator_id: str | None) -> tuple[dict, bytes]:
@@ -155,78 +148,35 @@ def _book_tags(catalog: CatalogResource, paths, book_id: str, narrator_id: str |
 )
 def audiobook_m4b(context: dg.AssetExecutionContext, catalog: CatalogResource,
                   foundry: FoundryResource) -> dg.MaterializeResult:
-    from e3.media.m4b import Segment, assemble_m4b
+    from e3.catalog.status import finish_audiobook
+    from e3.narration.audiobook import make_book_m4b
 
     book_id = context.partition_key
     paths = foundry.book(book_id)
-    out = paths.m4b(book_id)
-    sidecar = out.with_name(out.name + ".json")
     with catalog_step(catalog, book_id, "audio_combination"):
-        catalog.mark(book_id, "audio_files_moved", "processing")
-        manifest = _read_json(paths.audiobook / MANIFEST, "audio manifest")
-        missing = [e["file"] for e in manifest["chunks"] if not (paths.audio_chunks / e["file"]).is_file()]
-        if missing:
-            catalog.mark(book_id, "audio_files_moved", "failed", error=f"{len(missing)} chunk files missing")
-            raise dg.Failure(f"{book_id}: {len(missing)} chunk files are missing (e.g. {missing[0]}); "
-                             "materialize audio_chunks again", allow_retries=False)
-        catalog.mark(book_id, "audio_files_moved", "completed")
-        catalog.mark(book_id, "audio_combination_planned", "processing")
-        used = sorted({e["chapter_index"] for e in manifest["chunks"]})
-        renumber = {old: new for new, old in enumerate(used)}
-        titles = [manifest["chapters"][i]["title"] for i in used]
-        segments = [Segment(paths.audio_chunks / e["file"], e["pause_after"], renumber[e["chapter_index"]])
-                    for e in manifest["chunks"]]
-        # No pause after the very last chunk: the book ends when the voice does.
-        segments[-1] = Segment(segments[-1].path, 0.0, segments[-1].chapter_index)
+        manifest = _read_json(paths.audio_manifest, "audio manifest")
         tags, cover = _book_tags(catalog, paths, book_id, manifest.get("narrator_id"))
-        inputs_hash = sha256_text(json.dumps(manifest["chunks"], sort_keys=True), json.dumps(tags, sort_keys=True),
-                                  sha256_text(cover.hex()[:4096]), str(LOUDNESS_TARGET), M4B_LAYOUT)
-        catalog.mark(book_id, "audio_combination_planned", "completed")
-        previous = json.loads(sidecar.read_text()) if sidecar.is_file() else None
-        if out.is_file() and previous and previous.get("inputs_hash") == inputs_hash:
-            context.log.info(f"{book_id}: {out.name} is up to date, not assembled again")
-            info = previous
-        else:
-            last = {"t": 0.0}
-
-            def progress(done: float, total: float) -> None:
-                if time.monotonic() - last["t"] > 5 or done >= total:
-                    last["t"] = time.monotonic()
-                    context.log.info(f"{book_id}: encoded {done / 60:.1f} of {total / 60:.1f} minutes")
-
-            result = assemble_m4b(segments, titles, tags, cover, out, loudness_target=LOUDNESS_TARGET,
-                                  true_peak=TRUE_PEAK, progress=progress)
-            info = {
-                "inputs_hash": inputs_hash,
-                "duration": result.duration,
-                "size_bytes": result.size_bytes,
-                "chapters": [{"title": c.title, "start": c.start, "end": c.end} for c in result.chapters],
-                "loudness": result.loudness.as_dict() if result.loudness else None,
-                "expected_duration": sum(s_.pause_after for s_ in segments)
-                + sum(e["duration"] for e in manifest["chunks"]),
-                "ffmpeg_command": result.ffmpeg_command,
-            }
-            foundry.foundry().write_json(sidecar, info)
-        catalog.mark(book_id, "audio_combination", "completed",
-                     audio_duration_seconds=int(round(info["duration"])),
-                     audio_file_size_bytes=info["size_bytes"], total_audio_files=len(manifest["chunks"]))
-        with catalog.session() as s, s.begin():
-            s.execute(sa.update(Title).where(Title.book_id == book_id).values(audiobook_complete=True))
-        catalog.merge_metadata(book_id, loudness=info["loudness"], m4b_path=str(out))
-        complete_upload(catalog.engine, book_id, str(out))
-    loud = info["loudness"] or {}
+        made = make_book_m4b(manifest, paths.audio_chunks, paths.m4b(book_id), paths.m4b_sidecar(book_id), tags,
+                             cover, on_step=lambda step, status, error=None: catalog.mark(book_id, step, status,
+                                                                                          error=error),
+                             progress=log_every(context, f"{book_id}: encoded", unit=60, unit_name="minutes"),
+                             log=lambda m: context.log.info(f"{book_id}: {m}"))
+        finish_audiobook(catalog.engine, book_id, str(made.path), duration=made.info["duration"],
+                         size_bytes=made.info["size_bytes"], files=made.files, loudness=made.info["loudness"])
+    loud = made.info["loudness"] or {}
     return dg.MaterializeResult(
         metadata={
-            "path": dg.MetadataValue.path(str(out)),
-            "duration_seconds": round(info["duration"], 2),
-            "duration": human_duration(info["duration"]),
-            "size_bytes": info["size_bytes"],
-            "size": human_size(info["size_bytes"]),
-            "chapters": len(info["chapters"]),
+            "path": dg.MetadataValue.path(str(made.path)),
+            "duration_seconds": round(made.info["duration"], 2),
+            "duration": human_duration(made.info["duration"]),
+            "size_bytes": made.info["size_bytes"],
+            "size": human_size(made.info["size_bytes"]),
+            "chapters": len(made.info["chapters"]),
+            "reused": made.reused,
             "loudness_lufs": loud.get("integrated_lufs", float("nan")),
             "true_peak_dbtp": loud.get("true_peak_dbtp", float("nan")),
         },
-        data_version=dg.DataVersion(info["inputs_hash"][:16]),
+        data_version=dg.DataVersion(made.info["inputs_hash"][:16]),
     )
 
 
@@ -246,8 +196,8 @@ def subtitles(context: dg.AssetExecutionContext, catalog: CatalogResource,
     book_id = context.partition_key
     paths = foundry.book(book_id)
     with catalog_step(catalog, book_id, "subtitle_generation"):
-        manifest = _read_json(paths.audiobook / MANIFEST, "audio manifest")
-        m4b_info = _read_json(paths.m4b(book_id).with_name(f"{book_id}.m4b.json"), "m4b sidecar")
+        manifest = _read_json(paths.audio_manifest, "audio manifest")
+        m4b_info = _read_json(paths.m4b_sidecar(book_id), "m4b sidecar")
         sidecars, offsets, t = [], [], 0.0
         for i, entry in enumerate(manifest["chunks"]):
             sidecars.append(read_sidecar(paths.audio_chunks / entry["file"]))

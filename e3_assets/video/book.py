@@ -206,7 +206,7 @@ def book_video(context: dg.AssetExecutionContext, config: BookVideoConfig, catal
         (getenv("E3_BOOK_VIDEO_PER_CHAPTER", "0") or "0").lower() in ("1", "true", "yes", "on")
     with catalog_step(catalog, book_id, "video_generation"):
         m4b = paths.m4b(book_id)
-        info = _read(m4b.with_name(f"{book_id}.m4b.json"), "m4b sidecar")
+        info = _read(paths.m4b_sidecar(book_id), "m4b sidecar")
         manifest = _read(paths.audiobook / "audio_manifest.json", "audio manifest")
         if not m4b.is_file():
             raise BookVideoError(f"{book_id}: {m4b} is missing; materialize audiobook_m4b again")
