@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from e3.catalog.models import Narrator, Title
 from e3.catalog.status import report_chunk_progress
-from e3.fsutil import remove_stale_parts, sha256_file, sha256_text
+from e3.fsutil import sha256_file, sha256_text
 from e3_assets.books.assets import narration_chunks
 from e3_assets.common import TRANSIENT_RETRY, catalog_step, human_duration, human_size, log_every
 from e3_assets.partitions import books_partitions
@@ -36,79 +36,54 @@ def _read_json(path: Path, what: str) -> dict:
 )
 def audio_chunks(context: dg.AssetExecutionContext, catalog: CatalogResource, foundry: FoundryResource,
                  tts: TTSResource) -> dg.MaterializeResult:
-    from e3.narration.pauses import pause_after
-    from e3.narration.synth import AUDIO_EXT, chunk_audio_name, synthesize_chunks
-    from e3.narration.tts import voice_key_for
+    from e3.narration.voicing import voice_book
 
     book_id = context.partition_key
     paths = foundry.book(book_id)
+    started = time.monotonic()
     with catalog_step(catalog, book_id, "audio_generation"):
-        plan = _read_json(paths.chunk_plan, "chunk plan")
         voice = tts.voice_for_book(catalog, book_id)
-        voice_key = voice_key_for(**voice.spec)  # the same key make_backend gives, without loading the voice
-        paths.audio_chunks.mkdir(parents=True, exist_ok=True)
-        remove_stale_parts(paths.audio_chunks)
-        chunks = plan["chunks"]
-        jobs, entries = [], []
-        for chunk in chunks:
-            name = chunk_audio_name(chunk["text_hash"], voice_key)
-            out = paths.audio_chunks / f"{name}{AUDIO_EXT}"
-            # The voice reads the spoken sentences; timings carry the display ones (old plans: text).
-            spoken = chunk.get("spoken_sentences") or chunk.get("sentences") or None
-            display = chunk.get("sentences") if chunk.get("spoken_sentences") else None
-            jobs.append((chunk.get("spoken") or chunk["text"], out, spoken, display))
-            entries.append({"file": out.name, "chapter_index": chunk["chapter_index"],
-                            "pause_after": pause_after(chunk["pause_after"]), "pause_kind": chunk["pause_after"]})
-        total = len(jobs)
-        missing = sum(1 for job in jobs if not job[1].with_suffix(".json").is_file())
-        context.log.info(f"{book_id}: {total} chunks, {total - missing} already voiced, {missing} to synthesize "
-                         f"with {voice.voice_model}")
-        engine = catalog.engine
-        last = {"t": 0.0, "logged": -1}
-        started = time.monotonic()
-
-        def on_done(done: int, all_: int, path: Path) -> None:
-            now = time.monotonic()
-            if done == all_ or now - last["t"] >= 1.0:
-                last["t"] = now
-                report_chunk_progress(engine, book_id, done, all_)
-            step = max(1, all_ // 20)
-            if done == all_ or done // step != last["logged"]:
-                last["logged"] = done // step
-                context.log.info(f"{book_id}: {done}/{all_} chunks")
-
-        sidecars = synthesize_chunks(jobs, voice.spec, workers=tts.worker_count(), on_done=on_done)
-        for entry, sidecar in zip(entries, sidecars, strict=True):
-            entry["duration"] = sidecar["duration"]
-            entry["samples"] = sidecar["samples"]
-            entry["sample_rate"] = sidecar["sample_rate"]
-        # Files of chunks no longer in the plan (an edited chapter) are removed.
-        keep = {e["file"] for e in entries} | {Path(e["file"]).with_suffix(".json").name for e in entries}
-        orphans = [p for p in paths.audio_chunks.iterdir() if p.name not in keep and not p.name.startswith(".")]
-        for orphan in orphans:
-            orphan.unlink(missing_ok=True)
-        manifest = {"book_id": book_id, "voice_key": voice_key, "narrator_id": voice.narrator_id,
-                    "sample_rate": voice.sample_rate, "chapters": plan["chapters"], "chunks": entries}
-        foundry.foundry().write_json(paths.audio_manifest, manifest)
-        speech_seconds = sum(e["duration"] for e in entries)
-        catalog.mark(book_id, "audio_generation", "completed", audio_jobs_completed=total,
-                     total_audio_files=total)
-        report_chunk_progress(engine, book_id, total, total)
-    elapsed = time.monotonic() - started
+        voiced = voice_book(_read_json(paths.chunk_plan, "chunk plan"), paths.audio_chunks, paths.audio_manifest,
+                            voice_spec=voice.spec, book_id=book_id, narrator_id=voice.narrator_id,
+                            sample_rate=voice.sample_rate, workers=tts.worker_count(),
+                            on_done=chunk_progress(context, catalog.engine, book_id),
+                            log=lambda m: context.log.info(f"{book_id}: {m}"))
+        catalog.mark(book_id, "audio_generation", "completed", audio_jobs_completed=voiced.chunks,
+                     total_audio_files=voiced.chunks)
+        report_chunk_progress(catalog.engine, book_id, voiced.chunks, voiced.chunks)
     return dg.MaterializeResult(
         metadata={
             "path": dg.MetadataValue.path(str(paths.audio_chunks)),
-            "chunks": total,
-            "synthesized_now": missing,
-            "reused": total - missing,
-            "removed_orphans": len(orphans),
-            "speech_seconds": round(speech_seconds, 2),
+            "chunks": voiced.chunks,
+            "synthesized_now": voiced.synthesized,
+            "reused": voiced.chunks - voiced.synthesized,
+            "removed_orphans": voiced.removed_orphans,
+            "speech_seconds": round(voiced.speech_seconds, 2),
+            "speech": human_duration(voiced.speech_seconds),
             "voice_model": voice.voice_model,
             "narrator_id": voice.narrator_id,
-            "wall_seconds": round(elapsed, 2),
+            "wall_seconds": round(time.monotonic() - started, 2),
         },
-        data_version=dg.DataVersion(sha256_text(*(e["file"] for e in entries))[:16]),
+        data_version=dg.DataVersion(sha256_text(*(e["file"] for e in voiced.manifest["chunks"]))[:16]),
     )
+
+
+def chunk_progress(context, engine, book_id: str):
+    """``on_done(done, total, path)``: the catalog's chunk count (at most once a second) and a log
+    line every 5% (uploads mirror the count as conversion progress)."""
+    last = {"t": 0.0, "logged": -1}
+
+    def on_done(done: int, total: int, _path: Path) -> None:
+        now = time.monotonic()
+        if done == total or now - last["t"] >= 1.0:
+            last["t"] = now
+            report_chunk_progress(engine, book_id, done, total)
+        step = max(1, total // 20)
+        if done == total or done // step != last["logged"]:
+            last["logged"] = done // step
+            context.log.info(f"{book_id}: {done}/{total} chunks")
+
+    return on_done
 
 
 
