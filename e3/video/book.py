@@ -1,4 +1,5 @@
-"""The book video's picture timeline, without Dagster (used by ``e3_assets.video.book``).
+"""The book video without Dagster: its picture timeline, and its rendering (``make_book_videos``,
+called by the ``book_video`` asset).
 
 ``slide_timeline`` turns chapter marks, illustration placements and a max-hold setting into
 contiguous stills ``(image, start, end)`` covering the whole book:
@@ -13,10 +14,18 @@ contiguous stills ``(image, start, end)`` covering the whole book:
 
 from __future__ import annotations
 
+import json
 import math
 import re
+import shutil
+import tempfile
+import wave
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+from e3.errors import E3Error
+from e3.fsutil import atomic_path, atomic_write_json, sha256_file, sha256_text
 
 MAX_HOLD_S = 180.0  # longest still where there is another picture to change to
 MIN_SLIDE_S = 1.0  # shorter picture spans are merged into their neighbours
@@ -166,3 +175,212 @@ def clip_timeline(stills: list[Still], start: float, end: float, min_slide: floa
         else:
             out.append(Still(st.image, a, b))
     return out
+
+
+# --------------------------------------------------------------------------------------------
+# Rendering the book video (the book_video asset calls make_book_videos)
+
+RATE = 48000
+YOUTUBE_LUFS = -14.0
+
+
+class BookVideoError(E3Error):
+    """The book video cannot be made (missing narration, unreadable pictures ...)."""
+
+
+
+def shift_srt(srt_text: str, start: float, end: float) -> str:
+    """The cues inside [start, end), moved so ``start`` becomes 0 (for per-chapter videos)."""
+    from e3.narration.subtitles import Cue, parse_srt, to_srt
+
+    cues = []
+    for c in parse_srt(srt_text):
+        if c.end <= start or c.start >= end:
+            continue
+        cues.append(Cue(max(0.0, c.start - start), min(end, c.end) - start, c.lines))
+    return to_srt(cues)
+
+
+def decode_pcm(m4b: Path, dst: Path) -> int:
+    from e3.media.ffmpeg import run_ffmpeg
+
+    run_ffmpeg(["-v", "error", "-y", "-i", str(m4b), "-vn", "-map", "0:a:0", "-ar", str(RATE), "-ac", "2",
+                "-f", "s16le", "-c:a", "pcm_s16le", str(dst)], what=f"decoding {m4b.name}")
+    return dst.stat().st_size // 4
+
+
+def cut_wav(raw: Path, a: int, b: int, dst: Path) -> None:
+    """Samples [a, b) of a raw s16le stereo file as a WAV."""
+    with open(raw, "rb") as src, wave.open(str(dst), "wb") as w:
+        w.setnchannels(2)
+        w.setsampwidth(2)
+        w.setframerate(RATE)
+        src.seek(a * 4)
+        left = (b - a) * 4
+        while left > 0:
+            block = src.read(min(left, 1 << 20))
+            if not block:
+                break
+            w.writeframes(block)
+            left -= len(block)
+
+
+def render_book_video(out: Path, raw: Path, total: int, stills: list[Still], marks: list[Mark], start: float,
+                      end: float, srt: Path | None, tags: dict, render_kwargs: dict, work: Path) -> dict:
+    """Render [start, end) of the book: its stills over its narration, then write the chapter marks."""
+    from e3.media.chapters import ChapterMark, ffmetadata
+    from e3.media.ffmpeg import run_ffmpeg
+    from e3.video.render import Slide, render_video
+
+    a_end = min(total, round(end * RATE))
+    inside = clip_timeline(stills, start, end)
+    slides = []
+    for i, st in enumerate(inside):
+        a = round(st.start * RATE)
+        b = round(st.end * RATE) if i + 1 < len(inside) else a_end
+        piece = work / f"piece_{i:04d}.wav"
+        cut_wav(raw, a, b, piece)
+        slides.append(Slide(image=st.image, audio=piece))
+    rendered = work / "rendered.mp4"
+    result = render_video(slides, rendered, chapters=False, loudness_target=YOUTUBE_LUFS, workdir=work,
+                          **render_kwargs)
+    chapter_marks = [ChapterMark(m.title, max(m.start, start) - start, min(m.end, end) - start)
+                     for m in marks if m.end > start and m.start < end]
+    meta = work / "chapters.txt"
+    meta.write_text(ffmetadata(chapter_marks, tags), encoding="utf-8")
+    args = ["-v", "error", "-y", "-i", str(rendered), "-f", "ffmetadata", "-i", str(meta)]
+    maps = ["-map", "0:v:0", "-map", "0:a:0", "-map_metadata", "1", "-map_chapters", "1", "-c", "copy"]
+    if srt is not None:
+        # A millisecond subtitle timebase: with the default one, FFmpeg 9's mp4 muxer writes a
+        # QuickTime chapter track that players read with the wrong titles and times.
+        args += ["-i", str(srt)]
+        maps += ["-map", "2:s:0", "-c:s", "mov_text", "-time_base:s", "1:1000"]
+    with atomic_path(out) as tmp:
+        run_ffmpeg(args + maps + ["-movflags", "+faststart", "-f", "mp4", str(tmp)],
+                   what=f"writing chapters and subtitles into {out.name}")
+    return {"path": str(out), "duration": result.duration, "size_bytes": out.stat().st_size,
+            "chapters": len(chapter_marks), "slides": len(slides),
+            "ffmpeg_commands": [" ".join(c) for c in result.ffmpeg_commands]}
+
+
+def cover_for(paths, book_id: str, title: str, author: str) -> Path:
+    from e3.media.cover import generate_cover
+
+    meta = json.loads(paths.parse_metadata.read_text(encoding="utf-8")) if paths.parse_metadata.is_file() else {}
+    rel = meta.get("cover_path")
+    if rel and (paths.root / rel).is_file():
+        return paths.root / rel
+    cover = paths.images / "video-cover.png"
+    if not cover.is_file():
+        from e3.fsutil import atomic_write_bytes
+
+        atomic_write_bytes(cover, generate_cover(title or book_id, author or ""))
+    return cover
+
+
+def title_cards(paths, marks: list[Mark], book_title: str) -> list[Mark]:
+    """``marks`` with a generated title card each (chapter title over the book title); stale cards go."""
+    from e3.fsutil import atomic_write_bytes
+    from e3.media.cover import generate_cover
+
+    paths.images.mkdir(parents=True, exist_ok=True)
+    out = []
+    for i, m in enumerate(marks):
+        card = paths.images / f"video-card-{i + 1:03d}-{sha256_text(m.title, book_title)[:10]}.png"
+        if not card.is_file():
+            atomic_write_bytes(card, generate_cover(m.title or f"Chapter {i + 1}", book_title))
+        out.append(Mark(m.title, m.start, m.end, card))
+    keep = {m.card.name for m in out}
+    for stale in paths.images.glob("video-card-*.png"):
+        if stale.name not in keep:
+            stale.unlink(missing_ok=True)
+    return out
+
+
+def max_hold() -> float:
+    """``E3_BOOK_VIDEO_MAX_HOLD`` seconds (at least 5; default 180)."""
+    from e3.config import setting_number
+
+    return setting_number("E3_BOOK_VIDEO_MAX_HOLD", MAX_HOLD_S, low=5)
+
+
+@dataclass
+class BookVideos:
+    videos: list[dict]
+    outs: list[Path]
+    inputs_hash: str
+    reused: bool
+    stills: int
+
+
+def make_book_videos(paths, book_id: str, images: list[Path], *, render_kwargs: dict, per_chapter: bool,
+                     log: Callable[[str], None] = lambda _m: None) -> BookVideos:
+    """The book's video (or one per chapter) from its m4b, subtitles, illustrations and title
+    cards; nothing is rendered when the inputs are those of the videos already there."""
+    m4b, srt, sidecar_path = paths.m4b(book_id), paths.subtitles / f"{book_id}.srt", paths.m4b_sidecar(book_id)
+    for path, what in ((sidecar_path, "materialize audiobook_m4b"), (m4b, "materialize audiobook_m4b again"),
+                       (paths.audio_manifest, "materialize audio_chunks"), (srt, "materialize subtitles first")):
+        if not path.is_file():
+            raise BookVideoError(f"{book_id}: {path} is missing; {what}")
+    info = json.loads(sidecar_path.read_text(encoding="utf-8"))
+    manifest = json.loads(paths.audio_manifest.read_text(encoding="utf-8"))
+    used = sorted({e["chapter_index"] for e in manifest["chunks"]})
+    chapter_of = {old: new for new, old in enumerate(used)}
+    prompts_path = paths.images / "prompts.json"
+    prompts = json.loads(prompts_path.read_text(encoding="utf-8")) if prompts_path.is_file() else {}
+    meta = json.loads(paths.parse_metadata.read_text(encoding="utf-8")) if paths.parse_metadata.is_file() else {}
+    tags = {"title": meta.get("title") or book_id, "artist": meta.get("author") or "", "comment": "Narrated by E3"}
+    cover = cover_for(paths, book_id, tags["title"], tags["artist"])
+    marks = title_cards(paths, [Mark(c["title"], float(c["start"]), float(c["end"])) for c in info["chapters"]],
+                        tags["title"])
+    stills = slide_timeline(marks, placements(images, scene_positions(prompts), chapter_of),
+                            max_hold=max_hold(), cover=cover)
+    if per_chapter:
+        ranges = [(f"{book_id}-ch{i + 1:03d}", m.start, m.end) for i, m in enumerate(marks)]
+    else:
+        ranges = [(book_id, 0.0, float(info["duration"]))]
+    inputs_hash = sha256_text(info.get("inputs_hash", ""), sha256_file(srt),
+                              *(f"{s.start:.3f}-{s.end:.3f}:{s.image.name}" for s in stills),
+                              json.dumps(render_kwargs, sort_keys=True), json.dumps(tags, sort_keys=True),
+                              str(per_chapter), str(YOUTUBE_LUFS))
+    paths.videos.mkdir(parents=True, exist_ok=True)
+    sidecar = paths.videos / f"{book_id}.videos.json"
+    previous = json.loads(sidecar.read_text(encoding="utf-8")) if sidecar.is_file() else None
+    outs = [paths.videos / f"{name}.mp4" for name, _, _ in ranges]
+    reused = bool(previous and previous.get("inputs_hash") == inputs_hash and all(o.is_file() for o in outs))
+    if reused:
+        log(f"{len(outs)} video(s) up to date, not rendered again")
+        videos = previous["videos"]
+    else:
+        videos = _render_ranges(m4b, srt, ranges, outs, stills, marks, tags, render_kwargs, paths.videos,
+                                per_chapter, log)
+        atomic_write_json(sidecar, {"inputs_hash": inputs_hash, "videos": videos})
+    keep = {o.name for o in outs}
+    for stale in paths.videos.glob(f"{book_id}*.mp4"):
+        if stale.name not in keep:  # the other mode's videos, or chapters that are gone
+            stale.unlink(missing_ok=True)
+    return BookVideos(videos, outs, inputs_hash, reused, len(stills))
+
+
+def _render_ranges(m4b, srt, ranges, outs, stills, marks, tags, render_kwargs, folder, per_chapter, log) -> list[dict]:
+    work = Path(tempfile.mkdtemp(prefix=".e3bookvideo.", dir=folder))
+    try:
+        raw = work / "narration.s16"
+        total = decode_pcm(m4b, raw)
+        srt_text = srt.read_text(encoding="utf-8")
+        videos = []
+        for (name, start, end), out in zip(ranges, outs):
+            sub = srt
+            if per_chapter:
+                sub = work / f"{name}.srt"
+                sub.write_text(shift_srt(srt_text, start, end), encoding="utf-8")
+                if not sub.read_text(encoding="utf-8").strip():
+                    sub = None  # a chapter without cues: no empty subtitle track
+            piece_dir = Path(tempfile.mkdtemp(dir=work))
+            videos.append(render_book_video(out, raw, total, stills, marks, start, end, sub, tags,
+                                            render_kwargs, piece_dir))
+            shutil.rmtree(piece_dir, ignore_errors=True)
+            log(f"{out.name} ({videos[-1]['duration']:.1f} s)")
+        return videos
+    finally:
+        shutil.rmtree(work, ignore_errors=True)

@@ -90,5 +90,5 @@ def test_book_video_without_narration_fails_with_the_reason(e3_env, tiny_book):
     assert not result.success
     status = book_status(catalog_engine(), "tiny")
     assert status["video_generation_status"] == "failed"
-    assert "m4b sidecar not found" in status["last_error"]["message"]
+    assert "tiny.m4b.json is missing; materialize audiobook_m4b" in status["last_error"]["message"]
     assert not (tiny_book.videos / "tiny.mp4").exists()

@@ -119,3 +119,24 @@ def test_clip_timeline_for_per_chapter_videos():
 
 def test_no_dagster_needed():
     assert "dagster" not in sys.modules or "e3.video.book" in sys.modules  # imported above without it
+
+
+def test_shift_srt_keeps_a_chapters_cues_from_zero():
+    from e3.video.book import shift_srt
+
+    srt = ("1\n00:00:01,000 --> 00:00:03,000\nBefore\n\n2\n00:01:00,500 --> 00:01:02,000\nInside\n\n"
+           "3\n00:01:59,000 --> 00:02:01,000\nAcross the end\n")
+    out = shift_srt(srt, 60.0, 120.0)
+    assert "Before" not in out and "00:00:00,500 --> 00:00:02,000" in out
+    assert "00:00:59,000 --> 00:01:00,000" in out  # cut at the chapter's end
+
+
+def test_make_book_videos_names_what_is_missing(tmp_path):
+    import pytest
+
+    from e3.foundry import Foundry
+    from e3.video.book import BookVideoError, make_book_videos
+
+    paths = Foundry(tmp_path).book("b")
+    with pytest.raises(BookVideoError, match=r"b: .*b\.m4b\.json is missing; materialize audiobook_m4b"):
+        make_book_videos(paths, "b", [], render_kwargs={}, per_chapter=False)
