@@ -127,12 +127,23 @@ def _ensure_pg_database() -> None:
     env = os.environ
     db = env["E3_DAGSTER_PG_DB"]
     # URL.create escapes every part: a password with '@' or '/' stays a password.
+    try:
+        port = int(env["E3_DAGSTER_PG_PORT"])
+    except ValueError:
+        raise ConfigError(f"E3_DAGSTER_PG_PORT must be a port number, not {env['E3_DAGSTER_PG_PORT']!r}") from None
     url = sa.URL.create("postgresql+psycopg", username=env["E3_DAGSTER_PG_USER"],
                         password=env["E3_DAGSTER_PG_PASSWORD"] or None, host=env["E3_DAGSTER_PG_HOST"],
-                        port=int(env["E3_DAGSTER_PG_PORT"]), database="postgres")
+                        port=port, database="postgres")
     engine = make_engine(url.render_as_string(hide_password=False), isolation_level="AUTOCOMMIT")
     try:
-        with engine.connect() as conn:
+        conn = engine.connect()
+    except sa.exc.SQLAlchemyError as exc:
+        reason = " ".join(str(getattr(exc, "orig", None) or exc).split("\n")[0].split())
+        engine.dispose()
+        raise ConfigError(f"Dagster's Postgres storage at {url.render_as_string(hide_password=True)} cannot be "
+                          f"reached ({reason}): start it, or set E3_DAGSTER_STORAGE=sqlite") from None
+    try:
+        with conn:
             exists = conn.execute(sa.text("select 1 from pg_database where datname = :n"), {"n": db}).scalar()
             if not exists:  # the name quoted by the driver's own rules, never pasted in
                 conn.execute(sa.text(f"CREATE DATABASE {conn.dialect.identifier_preparer.quote_identifier(db)}"))

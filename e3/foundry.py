@@ -3,6 +3,7 @@
 ::
 
     <root>/<book_id>/input.<ext>              the source as given
+    <root>/<book_id>/chapters.toml            a publisher's chapter corrections (kept on re-parse)
     <root>/<book_id>/metadata.json            book-level metadata
     <root>/<book_id>/audiobook/metadata.json  parsing results (chapters, counts)
     <root>/<book_id>/audiobook/chapters/      cleaned chapter texts
@@ -65,6 +66,11 @@ class BookPaths:
         return self.root / "metadata.json"
 
     @property
+    def chapters_toml(self) -> Path:
+        """The publisher's corrections to the parsed chapters (e3.books.corrections)."""
+        return self.root / "chapters.toml"
+
+    @property
     def audiobook(self) -> Path:
         return self.root / "audiobook"
 
@@ -109,6 +115,11 @@ class BookPaths:
     def audio_manifest(self) -> Path:
         """Chunk files in play order with durations and pauses (audio_chunks -> audiobook_m4b)."""
         return self.audiobook / "audio_manifest.json"
+
+    @property
+    def image_prompts(self) -> Path:
+        """The scene prompts (image_prompts -> illustrations, book_video, `e3 images prompts`)."""
+        return self.images / "prompts.json"
 
     def m4b(self, book_id: str) -> Path:
         return self.combined / f"{book_id}.m4b"

@@ -57,6 +57,8 @@ def resolve_to_local_file(spec: str, cache_dir: Path) -> Path:
     source = classify(spec)
     if source.kind == "path":
         path = Path(source.value)
+        if path.is_dir():
+            raise SourceNotFound(f"{spec}: is a folder, not a book: give one file (EPUB, PDF, TXT, HTML...)")
         if not path.is_file():
             raise SourceNotFound(f"{spec}: no such file")
         return path

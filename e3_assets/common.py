@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 from collections.abc import Iterator
+from pathlib import Path
 
 import dagster as dg
 
@@ -33,12 +35,65 @@ def catalog_step(catalog: CatalogResource, book_id: str, step: str, *, announce:
     except dg.Failure as exc:
         catalog.mark(book_id, step, "failed", error=exc.description or "failed")
         raise
+    except OSError as exc:
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+            catalog.mark(book_id, step, "failed", error=f"{exc.__class__.__name__}: {exc}")
+            raise
+        # A full disk is not transient: no retries, and a line that says which disk.
+        message = disk_full_message(exc)
+        catalog.mark(book_id, step, "failed", error=message)
+        raise dg.Failure(description=f"{book_id}: {message}", allow_retries=False) from exc
     except Exception as exc:
         catalog.mark(book_id, step, "failed", error=f"{exc.__class__.__name__}: {exc}")
         raise
     except BaseException as exc:  # Ctrl-C, SIGTERM, Dagster's interrupt: never left "processing"
-        catalog.mark(book_id, step, "failed", error=f"interrupted ({exc.__class__.__name__})")
+        dagster_interrupt = isinstance(exc, dg.DagsterExecutionInterruptedError)
+        catalog.mark(book_id, step, "failed",
+                     error="interrupted (Ctrl-C or SIGTERM)" if dagster_interrupt
+                     else f"interrupted ({exc.__class__.__name__})")
+        if dagster_interrupt:  # Dagster's form of Ctrl-C and SIGTERM inside a step
+            _stop_run_on_interrupt(book_id)
         raise
+
+
+def disk_full_message(exc: OSError) -> str:
+    """``No space left on device`` naming the full disk: of the error's file names and the
+    foundry (a write() that fails has no file name; a copy may name its source), the one with
+    the least free space, and what is free there."""
+    import shutil
+
+    from e3.config import load_settings
+
+    def free_of(name) -> int | None:
+        path = Path(name)
+        while not path.exists() and path != path.parent:
+            path = path.parent
+        try:
+            return shutil.disk_usage(path).free
+        except OSError:
+            return None
+
+    names = [n for n in (exc.filename2, exc.filename) if n] + [str(load_settings().foundry)]
+    known = [(free_of(n), i, n) for i, n in enumerate(names)]
+    known = [k for k in known if k[0] is not None] or [(None, 0, names[0])]
+    free, _i, where = min(known, key=lambda k: (k[0] if k[0] is not None else 0, k[1]))
+    shown = f", {free >> 20} MB free" if free is not None else ""
+    return f"no space left on device under {where}{shown} (OSError: [Errno {exc.errno}])"
+
+
+def _stop_run_on_interrupt(book_id: str):
+    """Dagster turns an interrupt inside a step with a retry policy into a RETRY (so the first
+    Ctrl-C or SIGTERM only restarted the step). Fail the step without retries instead, and leave
+    the interrupt pending, so the next step of the run stops it at its start (Dagster raises a
+    pending interrupt when it enters a step)."""
+    import threading
+
+    from dagster._utils import interrupts
+
+    if threading.current_thread() is threading.main_thread():
+        interrupts._received_interrupt["received"] = True
+    raise dg.Failure(description=f"{book_id}: interrupted (Ctrl-C or SIGTERM); a rerun resumes",
+                     allow_retries=False)
 
 
 def log_every(context, prefix: str, *, seconds: float = 5.0, unit: float = 1.0, unit_name: str = ""):

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from e3.errors import CatalogUnavailable
 
 SQL_DIR = Path(__file__).resolve().parents[2] / "sql"
+SUPPORTED_BACKENDS = ("sqlite", "postgresql")  # the catalog's migrations and queries know these two
 
 SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
@@ -63,7 +64,16 @@ def _set_sqlite_pragmas(dbapi_connection, connection_record):  # noqa: ARG001
 def make_engine(url: str, **kwargs) -> sa.Engine:
     """Create an engine; SQLite files get their folder and the seed's pragmas."""
     url = normalize_url(url)
-    parsed = make_url(url)
+    try:
+        parsed = make_url(url)
+        parsed.port  # noqa: B018 - a port that is not a number fails here, not deep in the driver
+    except ValueError:  # int() of the port
+        raise CatalogUnavailable(f"the database URL {redact(url)} is not valid: its port is not a number") from None
+    except sa.exc.ArgumentError as exc:
+        raise CatalogUnavailable(f"the database URL {redact(url)} is not valid: {exc}") from None
+    if parsed.get_backend_name() not in SUPPORTED_BACKENDS:
+        raise CatalogUnavailable(f"the database URL {redact(url)} has an unsupported scheme "
+                                 f"{parsed.drivername!r}: use sqlite:///PATH or postgresql://...")
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)

@@ -305,7 +305,9 @@ def _strip_prefix(message: str, book_id: str) -> str:
 
 def _error_cause(error) -> str:
     """The first line of the user's exception, without Dagster's wrapper and module path."""
-    while error.cause is not None and error.cls_name and error.cls_name.startswith("Dagster"):
+    # "Exceeded max_retries of 2" (a RetryRequested) says nothing: its cause is the real error.
+    while error.cause is not None and ((error.cls_name or "").startswith("Dagster") or "Retry" in (error.cls_name or "")
+                                       or (error.message or "").startswith("Exceeded max_retries")):
         error = error.cause
     lines = [ln for ln in (error.message or "").strip().splitlines() if ln.strip()]
     first = lines[0] if lines else (error.cls_name or "unknown error")
@@ -364,7 +366,7 @@ def _print_outputs(settings, book_id: str) -> None:
         ("audiobook", paths.m4b(book_id)),
         ("subtitles (SRT)", paths.subtitles / f"{book_id}.srt"),
         ("subtitles (VTT)", paths.subtitles / f"{book_id}.vtt"),
-        ("image prompts", paths.images / "prompts.json"),
+        ("image prompts", paths.image_prompts),
     ]
     for label, path in candidates:
         if path.is_file():

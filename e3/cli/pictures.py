@@ -35,8 +35,8 @@ def worker_comfyui_command(url: str, worker_id: str | None, once: bool, idle_exi
 
     Start one worker per ComfyUI server; they share one queue (lowest priority first, leases so no
     job runs twice, failed jobs retried up to their limit). Relative output paths in a job are
-    resolved against the foundry. Ctrl-C (or SIGTERM) stops after the current job; a second
-    Ctrl-C stops at once (the job's lease then expires and another worker takes it).
+    resolved against the foundry. Ctrl-C (or SIGTERM) stops after the current job; a second one
+    stops at once and gives the job back to the queue (pending, no attempt counted).
     """
     from e3.cli.core import _engine, _foundry
     from e3.pictures.comfyui import redact_url
@@ -47,11 +47,15 @@ def worker_comfyui_command(url: str, worker_id: str | None, once: bool, idle_exi
     engine = _engine()
     root = _foundry().root
     worker_id = worker_id or default_worker_id()
-    stop = threading.Event()
+    stop, abort = threading.Event(), threading.Event()
 
     def on_signal(signum, frame):  # noqa: ARG001
-        if stop.is_set():
+        if abort.is_set():
             raise KeyboardInterrupt
+        if stop.is_set():
+            click.echo(f"[{worker_id}] stopping now; the current job goes back to the queue", err=True)
+            abort.set()
+            return
         click.echo(f"[{worker_id}] stopping after the current job (again to stop now)", err=True)
         stop.set()
 
@@ -60,7 +64,7 @@ def worker_comfyui_command(url: str, worker_id: str | None, once: bool, idle_exi
         signal.signal(signal.SIGTERM, on_signal)
     click.echo(f"[{worker_id}] worker on {redact_url(url)}, lease {lease_seconds:g}s")
     stats = run_worker(engine, url, worker_id, once=once, idle_exit_after=idle_exit, lease_seconds=lease_seconds,
-                       stop_event=stop, log=click.echo, job_types=list(job_types) or None,
+                       stop_event=stop, abort_event=abort, log=click.echo, job_types=list(job_types) or None,
                        out_dir_resolver=lambda p: root / p)
     click.echo(f"[{worker_id}] finished: {stats['done']} done, {stats['retried']} to retry, "
                f"{stats['failed']} failed, {stats['lost']} lost leases")
@@ -79,7 +83,7 @@ def images_prompts_command(book_id: str, as_json: bool) -> None:
     from e3.cli.core import _foundry
     from e3.foundry import validate_book_id
 
-    path = _foundry().book(validate_book_id(book_id)).images / "prompts.json"
+    path = _foundry().book(validate_book_id(book_id)).image_prompts
     if not path.is_file():
         raise E3Error(f"{book_id}: no image prompts yet ({path}); run `e3 produce {book_id} --select image_prompts`")
     data = json.loads(path.read_text(encoding="utf-8"))

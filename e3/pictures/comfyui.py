@@ -74,6 +74,14 @@ class ComfyUITimeout(ComfyUIError):
     """The prompt did not finish within the allowed time."""
 
 
+class ComfyUICancelled(ComfyUIError):
+    """The wait was abandoned because ``cancel_event`` was set (the run was stopped)."""
+
+    def __init__(self, message: str, prompt_id: str | None = None):
+        super().__init__(message)
+        self.prompt_id = prompt_id
+
+
 @dataclass(frozen=True)
 class OutputFile:
     """One file a prompt produced, downloaded through ``GET /view``."""
@@ -127,6 +135,7 @@ class ComfyUIClient:
 
     ``base_url`` like ``http://host:8188`` (a path prefix such as ``/api`` is kept). ``timeout`` is
     the per-request HTTP timeout in seconds; waiting for a prompt has its own timeout.
+    ``cancel_event``: once set, a wait for a prompt raises ComfyUICancelled within a poll interval.
     """
 
     def __init__(self, base_url: str, client_id: str | None = None, timeout: float = 30.0,
@@ -141,6 +150,7 @@ class ComfyUIClient:
         self.max_download_bytes = max_download_bytes
         self.max_json_bytes = max_json_bytes
         self._safe_url = redact_url(self.base_url)
+        self.cancel_event: Any = None  # a threading.Event; checked by every wait loop
         self._http = httpx.Client(base_url=self.base_url, timeout=timeout)
 
     # -- plumbing -----------------------------------------------------------------------------
@@ -189,6 +199,14 @@ class ComfyUIClient:
             raise ComfyUIError(f"ComfyUI {method} {self._safe_url}{path} answered non-JSON: "
                                f"{_short(resp.text, 120)}") from exc
 
+    def _json_object(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        """``_json`` for routes that answer an object: anything else is named with its URL."""
+        data = self._json(method, path, **kwargs)
+        if not isinstance(data, dict):
+            raise ComfyUIError(f"ComfyUI {method} {self._safe_url}{path} answered {_short(data, 120)}, "
+                               f"not a JSON object")
+        return data
+
     def _ws_url(self) -> str:
         parts = urlsplit(self.base_url)
         scheme = "wss" if parts.scheme == "https" else "ws"
@@ -204,7 +222,7 @@ class ComfyUIClient:
     # -- API ------------------------------------------------------------------------------------
     def system_stats(self) -> dict[str, Any]:
         """``GET /system_stats``: the health check. Raises ComfyUIUnreachable / ComfyUIError."""
-        return self._json("GET", "/system_stats")
+        return self._json_object("GET", "/system_stats")
 
     def queue_prompt(self, workflow: dict[str, Any], prompt_id: str | None = None) -> str:
         """Submit an API-format workflow; returns the prompt id. 400 -> ComfyUIPromptRejected."""
@@ -245,12 +263,15 @@ class ComfyUIClient:
 
     def history(self, prompt_id: str) -> dict[str, Any] | None:
         """The history entry of a finished prompt, or None while it is queued/running/unknown."""
-        data = self._json("GET", f"/history/{prompt_id}")
-        return data.get(prompt_id) if isinstance(data, dict) else None
+        entry = self._json_object("GET", f"/history/{prompt_id}").get(prompt_id)
+        if entry is not None and not isinstance(entry, dict):
+            raise ComfyUIError(f"ComfyUI GET {self._safe_url}/history/{prompt_id} answered a malformed entry: "
+                               f"{_short(entry, 120)}")
+        return entry or None
 
     def queue(self) -> dict[str, Any]:
         """``GET /queue``: ``{queue_running: [...], queue_pending: [...]}``."""
-        return self._json("GET", "/queue")
+        return self._json_object("GET", "/queue")
 
     def is_queued(self, prompt_id: str) -> bool:
         """True when the prompt is running or pending on the server."""
@@ -276,7 +297,27 @@ class ComfyUIClient:
         if resp.status_code >= 400:
             raise ComfyUIError(f"ComfyUI upload of {name!r} to {self._safe_url} failed: "
                                f"HTTP {resp.status_code}: {_short(resp.text, 160)}")
-        return resp.json()
+        try:
+            data = resp.json()
+        except ValueError:
+            data = None
+        if not isinstance(data, dict) or "name" not in data:
+            raise ComfyUIError(f"ComfyUI POST {self._safe_url}/upload/image answered non-JSON or no file name: "
+                               f"{_short(resp.text, 120)}")
+        return data
+
+    def cancel_prompt(self, prompt_id: str) -> bool:
+        """Drop one prompt: deleted from the queue when pending, interrupted when running (the
+        ``prompt_id`` form of ``/interrupt``, so another client's prompt is never stopped).
+        True when it was found."""
+        q = self.queue()
+        running = {item[1] for item in q.get("queue_running") or [] if len(item) > 1}
+        pending = {item[1] for item in q.get("queue_pending") or [] if len(item) > 1}
+        if prompt_id in pending:
+            self._request("POST", "/queue", json={"delete": [prompt_id]})
+        elif prompt_id in running:
+            self._request("POST", "/interrupt", json={"prompt_id": prompt_id})
+        return prompt_id in pending or prompt_id in running
 
     def interrupt(self) -> None:
         """``POST /interrupt``: stop the prompt currently executing on the server."""
@@ -285,6 +326,11 @@ class ComfyUIClient:
             raise ComfyUIError(f"ComfyUI interrupt at {self._safe_url} answered HTTP {resp.status_code}")
 
     # -- waiting ----------------------------------------------------------------------------------
+    def _check_cancel(self, prompt_id: str) -> None:
+        if self.cancel_event is not None and self.cancel_event.is_set():
+            raise ComfyUICancelled(f"stopped waiting for ComfyUI prompt {prompt_id} at {self._safe_url}",
+                                   prompt_id=prompt_id)
+
     def _finished_entry(self, prompt_id: str) -> dict[str, Any] | None:
         entry = self.history(prompt_id)
         if not entry:
@@ -350,10 +396,11 @@ class ComfyUIClient:
         done = False
         probe = {"last_queue_check": time.monotonic()}
         while not done:
+            self._check_cancel(prompt_id)
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise ComfyUITimeout(f"ComfyUI prompt {prompt_id} at {self._safe_url} did not finish in time")
-            ws.settimeout(min(remaining, self.poll_interval))
+            ws.settimeout(min(remaining, self.poll_interval, 0.5))  # 0.5: notice a cancel soon
             try:
                 opcode, raw = ws.recv_data()
             except websocket.WebSocketTimeoutException:
@@ -409,6 +456,7 @@ class ComfyUIClient:
         failures = 0
         state = {"last_queue_check": time.monotonic()}
         while True:
+            self._check_cancel(prompt_id)
             try:
                 entry = self._probe(prompt_id, state)
                 if entry is not None:

@@ -12,6 +12,9 @@
   request's key) and a worker runs it: in this process (a worker thread against ``comfyui_url``)
   or, with ``external_workers=True``, the ``e3 worker comfyui`` processes, which this waits for.
   A job that ends ``failed`` (after its queue retry limit) raises an ``E3Error`` with the reason.
+  When a batch is given up (a failed job, a timeout, Ctrl-C/SIGTERM), the in-process worker
+  releases the job it runs and the batch's jobs still pending end ``failed`` ("cancelled: why");
+  a rerun requeues them with a fresh retry budget.
 
 SDXL renders best near one megapixel and needs sides that are multiples of 8, so ComfyUI is
 asked for the nearest such size with the request's aspect ratio and the PNG is then resized and
@@ -182,7 +185,7 @@ def run_comfyui_tasks(tasks: Sequence[ComfyTask], *, engine: sa.Engine, comfyui_
     log(f"{len(todo)} ComfyUI job(s) queued, {total - len(todo)} output(s) already present; "
         + ("waiting for external workers" if external_workers else "running them in-process"))
 
-    stop = threading.Event()
+    stop, abort = threading.Event(), threading.Event()
     worker: threading.Thread | None = None
     worker_error: list[BaseException] = []
     if not external_workers:
@@ -193,7 +196,7 @@ def run_comfyui_tasks(tasks: Sequence[ComfyTask], *, engine: sa.Engine, comfyui_
         def work() -> None:
             try:
                 run_worker(engine, comfyui_url, f"{default_worker_id()}-inproc", lease_seconds=lease_seconds,
-                           stop_event=stop, log=log, job_types=job_types, idle_poll=poll,
+                           stop_event=stop, abort_event=abort, log=log, job_types=job_types, idle_poll=poll,
                            unreachable_backoff=unreachable_backoff)
             except BaseException as exc:  # noqa: BLE001 - reported by the waiting thread
                 worker_error.append(exc)
@@ -225,6 +228,20 @@ def run_comfyui_tasks(tasks: Sequence[ComfyTask], *, engine: sa.Engine, comfyui_
                     f"{len(pending)} of {total} ComfyUI job(s) unfinished after {overall:g}s"
                     + (" (is a worker running? `e3 worker comfyui --url URL`)" if external_workers else ""))
             time.sleep(poll)
+    except BaseException as exc:
+        # The batch is given up (a job failed, a timeout, Ctrl-C/SIGTERM): the in-process worker
+        # drops its wait and releases its lease, and the siblings still pending are failed with
+        # the reason, so no worker spends time on them; a rerun requeues them.
+        abort.set()
+        stop.set()
+        if worker is not None:
+            worker.join(timeout=10)
+        why = str(exc) if isinstance(exc, E3Error) else "the run was interrupted (Ctrl-C or SIGTERM)"
+        try:
+            queue.cancel_pending(list(pending), f"cancelled: {why}")
+        except Exception:  # noqa: BLE001 - the original error matters more than the cleanup's
+            pass
+        raise
     finally:
         stop.set()
         if worker is not None:

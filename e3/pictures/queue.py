@@ -5,6 +5,8 @@ Life of a job::
     pending --lease--> processing --complete--> done
                          |  fail / lease expired (reclaim_expired): retries_attempted += 1
                          +--> pending while retries_attempted < retry_limit, else failed
+               release (worker stopped): back to pending, no attempt counted
+    pending --cancel_pending (its batch was given up)--> failed; a rerun requeues it
 
 Leasing is one atomic statement: ``UPDATE ... WHERE id = (SELECT id ... ORDER BY priority, id
 LIMIT 1 [FOR UPDATE SKIP LOCKED]) AND status = 'pending' RETURNING ...``. On Postgres the SKIP
@@ -221,6 +223,25 @@ class JobQueue:
             if row is None:
                 raise LeaseLost(f"comfyui job {job_id}: worker {worker_id} lost its lease while failing it")
         return Job.from_row(row)
+
+    def release(self, job_id: int, worker_id: str, reason: str, run_count: int | None = None) -> bool:
+        """Give a leased job back (its worker was stopped, not failed): pending again, no attempt
+        counted, ``reason`` in its trace. False when the lease was already gone."""
+        with self.engine.begin() as conn:
+            res = conn.execute(sa.update(T).where(self._guard(job_id, worker_id, run_count)).values(
+                status="pending", worker_id=None, lease_expires_at=None, end_time=utcnow(), error_trace=reason))
+        return res.rowcount == 1
+
+    def cancel_pending(self, config_names: Iterable[str], reason: str) -> int:
+        """Fail the named jobs that are still pending, with ``reason`` (their batch was given up:
+        no worker should spend time on them). A rerun requeues them with a fresh budget.
+        Returns how many rows changed."""
+        names = list(config_names)
+        if not names:
+            return 0
+        with self.engine.begin() as conn:
+            return conn.execute(sa.update(T).where(T.c.config_name.in_(names), T.c.status == "pending").values(
+                status="failed", error_trace=reason, end_time=utcnow(), lease_expires_at=None)).rowcount
 
     def reclaim_expired(self, now: dt.datetime | None = None) -> int:
         """Processing jobs whose lease expired: counted as an attempt, back to pending, or failed

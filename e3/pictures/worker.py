@@ -38,8 +38,8 @@ import sqlalchemy as sa
 
 from e3.errors import E3Error
 from e3.fsutil import atomic_write_bytes, sha256_bytes
-from e3.pictures.comfyui import (ComfyUIClient, ComfyUIError, ComfyUIPromptRejected, ComfyUIUnreachable,
-                                 OutputFile)
+from e3.pictures.comfyui import (ComfyUICancelled, ComfyUIClient, ComfyUIError, ComfyUIPromptRejected,
+                                 ComfyUIUnreachable, OutputFile)
 from e3.pictures.queue import Job, JobQueue, LeaseLost
 from e3.pictures.workflow import fill, load_workflow
 
@@ -208,7 +208,8 @@ def describe_error(exc: BaseException) -> str:
 
 def run_worker(engine: sa.Engine, base_url: str, worker_id: str | None = None, *, once: bool = False,
                idle_exit_after: float | None = None, lease_seconds: float = 300,
-               stop_event: threading.Event | None = None, log: Callable[[str], None] = print,
+               stop_event: threading.Event | None = None, abort_event: threading.Event | None = None,
+               log: Callable[[str], None] = print,
                job_types: list[str] | None = None, out_dir_resolver: Callable[[str], Path] | None = None,
                idle_poll: float = 1.0, unreachable_backoff: float = 5.0,
                reclaim_every: float = 2.0) -> dict[str, int]:
@@ -218,18 +219,22 @@ def run_worker(engine: sa.Engine, base_url: str, worker_id: str | None = None, *
     check the server's health, process the job
     (its lease renewed by a thread), then complete or fail it. ``once``: at most one job.
     ``idle_exit_after``: return after that many seconds without work (0: drain and return).
-    ``stop_event``: set it to stop after the current job. A server that cannot be reached fails
+    ``stop_event``: set it to stop after the current job. ``abort_event``: set it to stop now; the
+    current job's wait is abandoned and its lease released (pending again, no attempt counted; a
+    rerun finds the prompt on the server if it is still there). A server that cannot be reached fails
     the job with the reason (an attempt counts) and the worker backs off ``unreachable_backoff``
     seconds. Returns ``{"done", "failed", "retried", "lost"}`` counts.
     """
     worker_id = worker_id or default_worker_id()
     stop_event = stop_event or threading.Event()
+    abort_event = abort_event or threading.Event()
     queue = JobQueue(engine)
     stats = {"done": 0, "failed": 0, "retried": 0, "lost": 0}
     idle_since = time.monotonic()
     with ComfyUIClient(base_url, client_id=f"e3-{worker_id}-{uuid.uuid4().hex[:8]}") as client:
+        client.cancel_event = abort_event
         last_reclaim = float("-inf")
-        while not stop_event.is_set():
+        while not stop_event.is_set() and not abort_event.is_set():
             if time.monotonic() - last_reclaim >= reclaim_every:  # a write; no need before every lease
                 last_reclaim = time.monotonic()
                 reclaimed = queue.reclaim_expired()
@@ -252,6 +257,18 @@ def run_worker(engine: sa.Engine, base_url: str, worker_id: str | None = None, *
             except LeaseLost as exc:
                 stats["lost"] += 1
                 log(f"[{worker_id}] {exc}; its result is dropped (another attempt owns the job)")
+            except ComfyUICancelled as exc:  # stopped, not failed: the job is not to blame
+                try:  # free the server too: nobody waits for this prompt any more
+                    if exc.prompt_id:
+                        client.cancel_prompt(exc.prompt_id)
+                except ComfyUIError:
+                    pass
+                try:
+                    queue.release(job.id, worker_id, f"released: {exc}", run_count=job.run_count)
+                except sa.exc.SQLAlchemyError as db_exc:  # the lease then expires and is reclaimed
+                    log(f"[{worker_id}] could not release {job.config_name}: {db_exc}")
+                log(f"[{worker_id}] {job.config_name} released: {exc}")
+                break
             except Exception as exc:  # noqa: BLE001 - every failure is stored on the job, the loop goes on
                 if isinstance(exc, ComfyUIUnreachable):
                     backoff = unreachable_backoff

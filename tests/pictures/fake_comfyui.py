@@ -11,7 +11,8 @@ It follows the shapes of ComfyUI's ``server.py``/``execution.py`` (the real serv
   ``execution_success``, and finally ``executing`` with ``node: null``. ``status`` is broadcast.
 - ``GET /history/{id}`` is ``{}`` until the prompt finished; ``GET /queue``; ``GET /view``
   serves real PNGs (Pillow, the workflow's size) and FLAC/MP3 audio (FFmpeg);
-  ``POST /upload/image``; ``GET /system_stats``; ``POST /interrupt``. Every route is also
+  ``POST /upload/image``; ``GET /system_stats``; ``POST /interrupt`` (optionally of one
+  ``prompt_id``); ``POST /queue`` (``delete``, ``clear``). Every route is also
   served under ``/api``.
 
 Failure switches (attributes, change them any time): ``fail_prompts`` (prompt ids, or ``"*"``,
@@ -560,8 +561,21 @@ class _Handler(BaseHTTPRequestHandler):
                                          "node_errors": {}})
             code, resp = fake.submit(payload)
             return self._reply(code, resp)
-        if path == "/interrupt":
-            fake._interrupt.set()
+        if path == "/interrupt":  # as ComfyUI: with a prompt_id, only when that prompt is running
+            try:
+                wanted = (json.loads(body or b"{}") or {}).get("prompt_id")
+            except (ValueError, AttributeError):
+                wanted = None
+            with fake._lock:
+                running = fake._running[1] if fake._running else None
+            if wanted is None or wanted == running:
+                fake._interrupt.set()
+            return self._reply(200, b"", "text/plain")
+        if path == "/queue":  # {"delete": [prompt ids]} drops pending prompts, {"clear": true} all
+            payload = json.loads(body or b"{}")
+            with fake._lock:
+                drop = set(payload.get("delete") or [])
+                fake._pending = [i for i in fake._pending if not (payload.get("clear") or i[1] in drop)]
             return self._reply(200, b"", "text/plain")
         if path == "/upload/image":
             msg = BytesParser(policy=HTTP).parsebytes(

@@ -222,9 +222,10 @@ def test_comfyui_down_fails_the_run_with_the_reason_and_bounded_retries(e3_env, 
     assert "unreachable" in status["last_error"]["message"], status["last_error"]
     jobs = _jobs()
     failed = [j for j in jobs if j.status == "failed"]
-    assert failed and all(j.retries_attempted == j.retry_limit == 2 for j in failed)
+    assert failed and all(j.retries_attempted == j.retry_limit == 2 or j.error_trace.startswith("cancelled: ")
+                          for j in failed), "each job used its attempts, or was cancelled with its batch"
     assert all("unreachable" in j.error_trace for j in failed)
-    assert not [j for j in jobs if j.status == "processing"], "nothing is left leased"
+    assert not [j for j in jobs if j.status in ("processing", "pending")], "nothing is left leased or pending"
     assert not list(written_prompts.images.glob("scene-*.png")), "no picture under a final name"
     assert not _image_rows()
 

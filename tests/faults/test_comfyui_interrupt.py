@@ -1,0 +1,191 @@
+"""A ComfyUI prompt that never finishes: `e3 produce` stops on the first SIGTERM or Ctrl-C with
+the run, the catalog steps and the queue rows all saying what is true; a failed batch leaves no
+sibling job pending; a stopped worker gives its job back."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import dagster as dg
+import pytest
+import sqlalchemy as sa
+
+from e3.catalog.db import create_all, make_engine
+from e3.catalog.status import book_status
+from e3.demo_book import write_epub
+from e3.pictures.generate import ComfyTask, GenerationError, run_comfyui_tasks
+from e3.pictures.queue import JobQueue
+from e3.pictures.worker import run_worker
+from tests.pictures.fake_comfyui import FakeComfyUI
+from tests.pipeline.helpers import catalog_engine, register
+
+SCENES = [{"chapter_index": i % 2, "position": 0.5, "prompt": f"a harbour at dawn, scene {i}",
+           "negative_prompt": "text", "style": "oil painting"} for i in range(3)]
+
+
+@pytest.fixture
+def book_with_prompts(e3_env, monkeypatch):
+    monkeypatch.setenv("E3_IMAGE_WIDTH", "320")
+    monkeypatch.setenv("E3_IMAGE_HEIGHT", "180")
+    src = write_epub(e3_env / "src" / "tiny.epub", "The Harbour Light", "E3 Tests",
+                     [("One", ["At dawn the keeper climbed the stairs."]), ("Two", ["Fog came in."])])
+    register("tiny", str(src), title="The Harbour Light")
+    images = e3_env / "foundry" / "tiny" / "images"
+    images.mkdir(parents=True)
+    (images / "prompts.json").write_text(json.dumps({"provider": "extractive", "model": None, "scenes": SCENES}))
+    return images
+
+
+def _jobs():
+    with catalog_engine().connect() as conn:
+        return conn.execute(sa.text("select config_name, status, retries_attempted, error_trace "
+                                    "from comfyui_jobs order by id")).fetchall()
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_produce_stops_on_the_first_signal_while_comfyui_never_finishes(book_with_prompts, e3_env, monkeypatch,
+                                                                         signum):
+    with FakeComfyUI() as fake:
+        fake.never_finish = True
+        monkeypatch.setenv("E3_COMFYUI_URL", fake.url)
+        proc = subprocess.Popen([sys.executable, "-m", "e3.cli", "produce", "tiny", "--select", "illustrations"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+        try:
+            deadline = time.monotonic() + 60
+            while not fake.submitted and proc.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert fake.submitted, "the prompt never reached ComfyUI: " + (proc.communicate()[1] or "")
+            time.sleep(0.5)
+            proc.send_signal(signum)
+            sent = time.monotonic()
+            out, err = proc.communicate(timeout=20)
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+        assert time.monotonic() - sent < 8, "the first signal must stop e3 produce within seconds"
+        assert proc.returncode == 1, (out, err)
+        assert "Traceback" not in err and "Traceback" not in out
+        errors = [ln for ln in err.splitlines() if ln.startswith("error:")]
+        assert len(errors) == 1 and "illustrations failed: interrupted" in errors[0], err
+
+        status = book_status(catalog_engine(), "tiny")
+        assert status["image_generation_status"] == "failed"
+        assert "interrupted" in status["last_error"]["message"]
+        jobs = _jobs()
+        assert len(jobs) == len(SCENES)
+        assert not [j for j in jobs if j.status in ("processing", "pending")], jobs
+        assert all(j.error_trace.startswith("cancelled: the run was interrupted") and j.retries_attempted == 0
+                   for j in jobs), jobs
+        os.environ["DAGSTER_HOME"] = str(e3_env / "dagster_home")
+        with dg.DagsterInstance.get() as instance:
+            runs = instance.get_run_records(dg.RunsFilter(tags={"dagster/partition": "tiny"}))
+            assert [r.dagster_run.status for r in runs] == [dg.DagsterRunStatus.FAILURE]
+            retries = instance.all_logs(runs[0].dagster_run.run_id, of_type=dg.DagsterEventType.STEP_UP_FOR_RETRY)
+            assert not retries, "an interrupt is not a transient fault: the step is not retried"
+
+        # The server is healthy again: the rerun requeues the cancelled jobs and makes every picture.
+        fake.never_finish = False
+        rerun = subprocess.run([sys.executable, "-m", "e3.cli", "produce", "tiny", "--select", "illustrations"],
+                               capture_output=True, text=True, timeout=120)
+        assert rerun.returncode == 0, rerun.stderr
+        assert {j.status for j in _jobs()} == {"done"}
+        assert len(list(book_with_prompts.glob("scene-*.png"))) == len(SCENES)
+
+
+@pytest.fixture
+def engine(tmp_path):
+    eng = make_engine(f"sqlite:///{tmp_path / 'q.db'}")
+    create_all(eng)
+    yield eng
+    eng.dispose()
+
+
+def _tasks(tmp_path, n=3):
+    return [ComfyTask(f"job-{i}", "sdxl_text_to_image",
+                      {"prompt": f"scene {i}", "seed": i, "width": 128, "height": 72}, tmp_path / f"out-{i}.png")
+            for i in range(n)]
+
+
+def test_a_failed_job_cancels_its_pending_siblings_and_a_rerun_makes_them(engine, tmp_path):
+    queue = JobQueue(engine)
+    tasks = _tasks(tmp_path)
+    tasks[0].params["checkpoint"] = "missing.safetensors"  # rejected at once; the others sample slowly
+    with FakeComfyUI() as fake:
+        fake.slow_seconds = 3
+        with pytest.raises(GenerationError, match="job-0 failed"):
+            run_comfyui_tasks(tasks, engine=engine, comfyui_url=fake.url, retry_limit=1, timeout=30,
+                              log=lambda _m: None, poll=0.05)
+        jobs = {j.config_name: j for j in queue.jobs()}
+        assert jobs["job-0"].status == "failed" and "missing.safetensors" in jobs["job-0"].error_trace
+        for name in ("job-1", "job-2"):  # nobody would ever run them: not left pending
+            assert jobs[name].status == "failed", jobs[name]
+            assert jobs[name].error_trace.startswith("cancelled: ComfyUI job job-0 failed")
+        fake.slow_seconds = 0
+        fake.checkpoints.append("missing.safetensors")  # the model is installed now
+        paths = run_comfyui_tasks(_tasks(tmp_path), engine=engine, comfyui_url=fake.url, retry_limit=1,
+                                  timeout=30, log=lambda _m: None, poll=0.05)
+    assert all(p.is_file() for p in paths)
+    assert {j.status for j in queue.jobs()} == {"done"}
+
+
+def test_an_aborted_worker_releases_its_job_at_once(engine, tmp_path):
+    queue = JobQueue(engine)
+    queue.enqueue("stuck", "image", "sdxl_text_to_image",
+                  {"workflow": "sdxl_text_to_image", "output_path": str(tmp_path / "s.png"), "timeout": 300,
+                   "params": {"prompt": "x", "seed": 1, "width": 128, "height": 72}})
+    abort = threading.Event()
+    with FakeComfyUI() as fake:
+        fake.never_finish = True
+        result = {}
+        thread = threading.Thread(target=lambda: result.update(
+            run_worker(engine, fake.url, "w1", abort_event=abort, log=lambda _m: None, idle_poll=0.05)))
+        thread.start()
+        deadline = time.monotonic() + 10
+        while not fake.submitted and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert queue.get_by_name("stuck").status == "processing"
+        abort.set()
+        started = time.monotonic()
+        thread.join(timeout=10)
+        assert not thread.is_alive() and time.monotonic() - started < 3
+        deadline = time.monotonic() + 5
+        while fake._running is not None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert fake._running is None, "the abandoned prompt is interrupted on the server, not left running"
+    job = queue.get_by_name("stuck")
+    assert job.status == "pending" and job.retries_attempted == 0 and job.worker_id is None
+    assert job.error_trace.startswith("released: stopped waiting")
+
+
+def test_a_second_ctrl_c_stops_e3_worker_at_once_and_gives_its_job_back(e3_env, tmp_path):
+    queue = JobQueue(catalog_engine())
+    queue.enqueue("stuck", "image", "sdxl_text_to_image",
+                  {"workflow": "sdxl_text_to_image", "output_path": str(tmp_path / "s.png"), "timeout": 300,
+                   "params": {"prompt": "x", "seed": 1, "width": 128, "height": 72}})
+    with FakeComfyUI() as fake:
+        fake.never_finish = True
+        proc = subprocess.Popen([sys.executable, "-m", "e3.cli", "worker", "comfyui", "--url", fake.url],
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+        try:
+            deadline = time.monotonic() + 60
+            while not fake.submitted and proc.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert fake.submitted, proc.communicate()[0]
+            proc.send_signal(signal.SIGINT)
+            time.sleep(0.3)
+            proc.send_signal(signal.SIGINT)
+            sent = time.monotonic()
+            out, _ = proc.communicate(timeout=20)
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+        assert time.monotonic() - sent < 5 and proc.returncode == 0, out
+        assert "Traceback" not in out
+    job = queue.get_by_name("stuck")
+    assert job.status == "pending" and job.retries_attempted == 0, job
