@@ -326,7 +326,7 @@ def make_book_videos(paths, book_id: str, images: list[Path], *, render_kwargs: 
     manifest = json.loads(paths.audio_manifest.read_text(encoding="utf-8"))
     used = sorted({e["chapter_index"] for e in manifest["chunks"]})
     chapter_of = {old: new for new, old in enumerate(used)}
-    prompts_path = paths.images / "prompts.json"
+    prompts_path = paths.image_prompts
     prompts = json.loads(prompts_path.read_text(encoding="utf-8")) if prompts_path.is_file() else {}
     meta = json.loads(paths.parse_metadata.read_text(encoding="utf-8")) if paths.parse_metadata.is_file() else {}
     tags = {"title": meta.get("title") or book_id, "artist": meta.get("author") or "", "comment": "Narrated by E3"}
