@@ -72,6 +72,7 @@ def main() -> None:
     chunks, t_chunk, m_chunk = measure(lambda: plan_chunks(book.chapters, 400, book.language), memory=False)
     print(f"book: {book.title}, {book.chapter_count} chapters, {book.total_words} words; "
           f"txt copy: {tbook.chapter_count} chapters")
+    print(f"text ledger (EPUB): {book.account().summary()}")
     print(f"{'step':<28}{'time s':>8}{'peak MiB':>10}{'x baseline':>12}{'target':>8}")
     for name, t, m, target in (
         ("baseline ebooklib+bs4", t_base, m_base, None),

@@ -5,7 +5,10 @@ manifest item that is missing from the zip, a broken NCX...), a lenient zipfile 
 takes over. Chapters come from the EPUB3 nav, else the NCX, else the spine:
 
 - TOC entries are flattened in reading order; unlinked group labels (``<span>``) are transparent
-  and ``hidden`` sub-lists (sub-parts of one story) are ignored.
+  and ``hidden`` sub-lists (sub-parts of one story) are ignored; sub-entries that all point inside
+  their parent's document (the scenes of an act) stay inside it.
+- A chapter that is a run of 20+ pieces headed only by a bare number line (a poetry collection
+  with no headings in its markup) is split into one chapter per piece.
 - The spine documents are flattened into one stream of text blocks and cut at the anchors the
   entries point to, so many chapters in one file and one chapter across files both come out right.
 - Cover, title page, contents, copyright and colophon are skipped (``epub:type`` where present,
@@ -27,11 +30,12 @@ from urllib.parse import unquote
 
 from lxml import etree
 
+from e3.books import ledger
 from e3.books.errors import NotAnEpubError
 from e3.books.model import Book, Chapter
 from e3.books.structure import (
     Block, Entry, HtmlDoc, build_chapters, clean_space, cut_gutenberg_footer, cut_gutenberg_header, is_skip_title,
-    parse_html,
+    parse_html, split_numbered_pieces,
 )
 
 _NS = {
@@ -226,13 +230,21 @@ def _nav_entries(pkg: _Package) -> list[tuple[str, str, str]]:
     def walk(ol) -> None:
         for li in ol.iterfind("{*}li"):
             a = li.find("{*}a")
+            parent = None
             if a is not None and a.get("href"):
                 title = clean_space("".join(a.itertext()))
                 name, frag = _resolve(pkg.nav, a.get("href"))
                 out.append((title, name, frag))
+                parent = (name, frag)
+            mark = len(out)
             for sub in li.iterfind("{*}ol"):
                 if sub.get("hidden") is None:
                     walk(sub)
+            kids = out[mark:]
+            # A whole document whose sub-entries all point inside it (an act and its scenes): the
+            # document is the chapter, the sub-entries stay inside it.
+            if parent and not parent[1] and kids and all(k[1] == parent[0] and k[2] for k in kids):
+                del out[mark:]
 
     for ol in toc.iterfind("{*}ol"):
         walk(ol)
@@ -289,12 +301,14 @@ def parse_epub(path: Path | str) -> Book:
     id_types: dict[tuple[str, str], set[str]] = {}
     doc_heads: list[tuple[str, int, HtmlDoc]] = []
     for name, linear in pkg.spine:
-        if not linear and name not in toc_docs:
-            continue
-        if name == pkg.nav and name not in toc_docs:
-            continue
         data = pkg.docs.get(name)
         if data is None:
+            continue
+        if (not linear or name == pkg.nav) and name not in toc_docs:
+            # In the spine, so in the body, but not read: count it and say why.
+            if ledger.current() is not None:
+                ledger.set_aside("contents" if name == pkg.nav else "outside the reading order",
+                                 [b.text for b in parse_html(data).blocks])
             continue
         doc = parse_html(data)
         offset = len(blocks)
@@ -313,9 +327,20 @@ def parse_epub(path: Path | str) -> Book:
             continue
         types = id_types.get((name, frag), set()) | (id_types.get((name, ""), set()) if not frag else set())
         entries.append(Entry(pos, t or title, types))
-    chapters = build_chapters(cut_gutenberg_footer(blocks), entries) if entries else []
+    chapters, aside = _attempt(
+        lambda: split_numbered_pieces(build_chapters(cut_gutenberg_footer(blocks), entries)) if entries else [])
+    def spine_cut():
+        return _spine_chapters(doc_heads, cut_gutenberg_header(cut_gutenberg_footer(blocks)), title)
+
+    if len(chapters) <= 1 and len(doc_heads) >= 3:
+        # A TOC that lists only the licence or the cover, over a spine of headed chapter files.
+        spine, spine_aside = _attempt(spine_cut)
+        if len(spine) >= 3:
+            chapters, aside = spine, spine_aside
     if not chapters:
-        chapters = _spine_chapters(doc_heads, cut_gutenberg_header(cut_gutenberg_footer(blocks)), title)
+        chapters, aside = _attempt(spine_cut)
+    if (outer := ledger.current()) is not None:
+        outer.aside.extend(aside)  # only the cut that was kept says what it set aside
 
     authors = pkg.meta.get("creator", [])
     return Book(
@@ -330,6 +355,13 @@ def parse_epub(path: Path | str) -> Book:
         chapters=chapters,
         source_format="epub",
     )
+
+
+def _attempt(build):
+    """Run one way of cutting chapters with its own ledger records: (chapters, set-aside claims)."""
+    with ledger.recording() as trial:
+        chapters = build()
+    return chapters, trial.aside
 
 
 def _spine_chapters(doc_heads: list[tuple[str, int, HtmlDoc]], blocks: list[Block], title: str) -> list[Chapter]:
@@ -347,5 +379,6 @@ def _spine_chapters(doc_heads: list[tuple[str, int, HtmlDoc]], blocks: list[Bloc
         chapters = build_chapters(blocks, entries)
         if chapters:
             return chapters
+    ledger.set_aside("contents", [b.text for b in blocks if is_skip_title(b.text)])
     paras = [b.text for b in blocks if not is_skip_title(b.text)]
     return [Chapter(title=title, paragraphs=paras)] if paras else []

@@ -5,14 +5,20 @@
 - Boilerplate: everything up to the "*** START OF THE/THIS PROJECT GUTENBERG ..." line (or, in
   1990s etexts without it, up to the "*END*THE SMALL PRINT!" line) and from the END marker /
   "End of (the) Project Gutenberg ..." line on is dropped, licence included.
-- Headings (plain text): single-line paragraphs such as "CHAPTER I", "Chapter 1", "CHAP. II.",
-  "BOOK ONE", with an optional title after ":" / "." / "-", or a title on the next short line.
-  Bare roman numerals ("IV.", "IV. THE TITLE") count only when no keyword headings exist.
-  Preface/Introduction/Epilogue-like headings become extra sections. A number seen twice (a
-  table of contents, then the text) keeps its last occurrence, so a contents list is never
-  chapters. If numbering starts at 2, the missing chapter 1 starts at the repeated book title
-  (a half-title) or, failing that, at the last short line set off by blank lines.
-- Headings (HTML): the <h1>-<h4> level holding most chapter-like headings.
+- Headings (plain text): paragraphs such as "CHAPTER I", "Chapter 1", "CHAP. II.", "BOOK ONE",
+  "CHAPTER THE FIRST", "Tratado Primero", "ACTE PREMIER.", "Erstes Kapitel", "FIRST ACT", with an
+  optional title after ":" / "." / "-", or a title on the next short line; a heading may wrap onto
+  2-3 short lines set off by blank lines. Bare roman numerals ("IV.", "IV. THE TITLE"; canonical
+  numerals only) count only when no keyword headings exist. Preface/Introduction/Epilogue-like
+  headings become extra sections. A heading seen again later whose next heading follows within a
+  few words is a contents line. Numbering that restarts is kept when another kind of heading came
+  between ("PART II" then "CHAPTER I."), else it is sub-numbering inside the last chapter. If
+  numbering starts at 2, the missing chapter 1 starts at the repeated book title (a half-title)
+  or, failing that, at the last short line set off by blank lines.
+- Headings (HTML): the <h1>-<h4> level holding most chapter-like headings; when those are bare
+  numerals that restart under titled headings of a higher level (essays with parts I, II...), the
+  higher level. A heading that is only the author's name, or in parentheses, is not a chapter;
+  pieces before the book's own contents list are front-matter sections.
 - No headings at all: ONE chapter titled with the book title (chapters are never invented).
 """
 
@@ -23,6 +29,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from e3.books import ledger
 from e3.books.errors import BinaryGarbageError, EmptyBookError
 from e3.books.model import Book, Chapter
 from e3.books.structure import (
@@ -33,11 +40,36 @@ from e3.books.structure import (
 _NUM_WORDS = ("one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
               "sixteen seventeen eighteen nineteen twenty first second third fourth fifth sixth seventh "
               "eighth ninth tenth eleventh twelfth last").split()
-_KEY = (r"(?:chapter|chap\.?|book|part|stave|letter|canto|capítulo|capitulo|cap\.|chapitre|kapitel|"
-        r"livre|libro|teil)")
-_NUM = r"(?:[ivxlcdm]+|\d{1,3}|" + "|".join(_NUM_WORDS) + r")"
-HEAD_KEY = re.compile(rf"^{_KEY}\s+(?P<num>{_NUM})\b\.?(?:\s*[:.\-—–]?\s*(?P<rest>\S.{{0,100}}))?$", re.I)
-HEAD_ROMAN = re.compile(r"^(?P<num>[IVXLCDM]{1,7})\.?(?:\s+(?P<rest>[A-Z][^a-z]{0,80}))?$")
+# Ordinal words 1..10 in the languages E3 reads ("Tratado Primero", "ACTE PREMIER", "Erstes Kapitel",
+# "Första kapitlet", "CHAPTER THE FIRST"): the value is the position in each row.
+_ORDINALS = [
+    "first second third fourth fifth sixth seventh eighth ninth tenth",
+    "premier second troisième quatrième cinquième sixième septième huitième neuvième dixième",
+    "première deuxième troisieme quatrieme cinquieme sixieme septieme huitieme neuvieme dixieme",
+    "primero segundo tercero cuarto quinto sexto séptimo octavo noveno décimo",
+    "primera segunda tercera cuarta quinta sexta séptima octava novena décima",
+    "primo secondo terzo quarto quinto sesto settimo ottavo nono decimo",
+    "primeiro segundo terceiro quarto quinto sexto sétimo oitavo nono décimo",
+    "erstes zweites drittes viertes fünftes sechstes siebentes achtes neuntes zehntes",
+    "erster zweiter dritter vierter fünfter sechster siebenter achter neunter zehnter",
+    "erste zweite dritte vierte fünfte sechste siebente achte neunte zehnte",
+    "första andra tredje fjärde femte sjätte sjunde åttonde nionde tionde",
+    "eerste tweede derde vierde vijfde zesde zevende achtste negende tiende",
+]
+_ORD_VALUE: dict[str, int] = {}
+for _row in _ORDINALS:
+    for _n, _w in enumerate(_row.split(), start=1):
+        _ORD_VALUE.setdefault(_w, _n)
+_ORD_VALUE.update({"seconde": 2, "sixte": 6, "siebtes": 7, "siebte": 7, "siebter": 7})
+_ORD = "|".join(sorted(_ORD_VALUE, key=len, reverse=True))
+_KEY = (r"(?:chapter|chap\.?|book|part|stave|letter|canto|capítulo|capitulo|cap\.|chapitre|kapitel|kapitlet|"
+        r"livre|libro|teil|act|acte|akt|aufzug|tratado|hoofdstuk|capitolo|parte|partie|buch|boek|bok)")
+_NUM = r"(?:[ivxlcdm]+|\d{1,3}|(?:the\s+)?(?:" + _ORD + "|" + "|".join(_NUM_WORDS) + r"))"
+HEAD_KEY = re.compile(rf"^(?P<kw>{_KEY})\s+(?P<num>{_NUM})\b\.?(?:\s*[:.\-—–]?\s*(?P<rest>\S.{{0,100}}))?$", re.I)
+# The ordinal first: "Erstes Kapitel", "FIRST ACT", "Första kapitlet".
+HEAD_ORD_FIRST = re.compile(rf"^(?P<num>{_ORD}|{'|'.join(_NUM_WORDS)})\s+(?P<kw>{_KEY})\b\.?"
+                            rf"(?:\s*[:.\-—–]?\s*(?P<rest>\S.{{0,100}}))?$", re.I)
+HEAD_ROMAN = re.compile(r"^(?P<num>[IVXLCDM]{1,12})\.?(?:\s+(?P<rest>[A-Z][^a-z]{0,80}))?$")
 _ROMAN = {"i": 1, "v": 5, "x": 10, "l": 50, "c": 100, "d": 500, "m": 1000}
 
 _START = re.compile(r"^\s*\*{3}\s*START OF (THE|THIS) PROJECT GUTENBERG.*$", re.I | re.M)
@@ -65,7 +97,9 @@ def roman_to_int(s: str) -> int | None:
 def _num_value(num: str) -> int | None:
     if num.isdigit():
         return int(num)
-    low = num.lower()
+    low = re.sub(r"^the\s+", "", num.lower())
+    if low in _ORD_VALUE:
+        return _ORD_VALUE[low]
     if low in _NUM_WORDS:
         return 99 if low == "last" else (_NUM_WORDS.index(low) % 20) + 1
     return roman_to_int(num)
@@ -107,6 +141,9 @@ def split_boilerplate(text: str) -> tuple[str, str]:
     header = text[:start]
     end_m = _END.search(text, start)
     body = text[start:end_m.start()] if end_m else text[start:]
+    ledger.set_aside("licence", header)
+    if end_m:
+        ledger.set_aside("licence", text[end_m.start():])
     return header, body
 
 
@@ -185,9 +222,14 @@ def _paragraphs(body: str) -> list[_Para]:
     return paras
 
 
+_MARKERS = re.compile(r"\[(\d{1,3}|[a-z*†])\]|\{\d{1,3}\}")
+
+
 def _tidy(text: str) -> str:
     text = text.replace("_", "").replace("--", "—")
-    text = re.sub(r"\[(\d{1,3}|[a-z*†])\]|\{\d{1,3}\}", "", text)  # footnote markers
+    if "[" in text or "{" in text:
+        ledger.set_aside("footnote marker", " ".join(_MARKERS.findall(text)))
+        text = _MARKERS.sub("", text)
     return clean_space(text)
 
 
@@ -198,29 +240,77 @@ def _is_footnote_body(text: str) -> bool:
 def _head_key(text: str, family: str) -> tuple[str, int | None, str | None] | None:
     if len(text) > 110:
         return None
-    m = (HEAD_KEY if family == "key" else HEAD_ROMAN).match(text)
-    if not m:
+    if family == "key":
+        m = HEAD_KEY.match(text) or HEAD_ORD_FIRST.match(text)
+        if not m:
+            return None
+        return m.group("kw").lower().rstrip("."), _num_value(m.group("num")), m.group("rest")
+    m = HEAD_ROMAN.match(text)
+    if not m or not _canonical_roman(m.group("num")):  # "LXXXVIII" yes, "DID" or "MIX" no
         return None
-    kw = text.split()[0].lower().rstrip(".") if family == "key" else "roman"
-    return kw, _num_value(m.group("num")), m.group("rest")
+    return "roman", _num_value(m.group("num")), m.group("rest")
+
+
+def _canonical_roman(s: str) -> bool:
+    n = roman_to_int(s)
+    if not n or n >= 4000:
+        return False
+    out = ""
+    for value, sym in ((1000, "M"), (900, "CM"), (500, "D"), (400, "CD"), (100, "C"), (90, "XC"), (50, "L"),
+                       (40, "XL"), (10, "X"), (9, "IX"), (5, "V"), (4, "IV"), (1, "I")):
+        while n >= value:
+            out, n = out + sym, n - value
+    return out == s.upper()
+
+
+def _is_head(p: _Para, text: str, family: str) -> bool:
+    """One line, or a heading that wraps onto 2-3 short lines set off by blank lines ("PART III. A
+    VOYAGE TO LAPUTA, ... AND" / "JAPAN.")."""
+    if p.lines == 1:
+        return bool(_head_key(text, family)) and (family == "key" or p.before >= 2)
+    if p.lines > 3 or p.before < 2 or p.after < 2 or len(text) > 160:
+        return False
+    got = _head_key(text, family)
+    return bool(got) and not re.search(r"[a-z].*[.!?]\s+\S", got[2] or "")
+
+
+_TOC_GAP_WORDS = 40
 
 
 def _plain_entries(paras: list[_Para], book_title: str) -> tuple[list[Block], list[Entry]]:
     texts = [_tidy(p.text) for p in paras]
     family = "key"
-    cands = [i for i, p in enumerate(paras) if p.lines == 1 and _head_key(texts[i], "key")]
+    cands = [i for i, p in enumerate(paras) if _is_head(p, texts[i], "key")]
     if len(cands) < 2:
         family = "roman"
-        cands = [i for i, p in enumerate(paras) if p.lines == 1 and p.before >= 2 and _head_key(texts[i], "roman")]
+        cands = [i for i, p in enumerate(paras) if _is_head(p, texts[i], "roman")]
         if len(cands) < 2:
             cands = []
-    # A number seen twice (contents list, then text): keep the last occurrence.
-    last: dict[tuple[str, int | None], int] = {}
+    # A contents list: a heading seen again later whose next heading follows within a few words.
+    # Numbers that restart in each part ("PART II" / "CHAPTER I.") are far apart and all kept.
+    words = [len(t.split()) for t in texts]
+    keys = [_head_key(texts[i], family)[:2] for i in cands]
+    toc_lines = set()
+    for k, i in enumerate(cands):
+        gap = sum(words[i + 1:cands[k + 1]]) if k + 1 < len(cands) else 10**9
+        if gap < _TOC_GAP_WORDS and keys[k] in keys[k + 1:]:
+            toc_lines.add(i)
+    cands = [i for i in cands if i not in toc_lines]
+    # Numbering that restarts with no other kind of heading in between ("FRAGMENTA" I-XIV after
+    # poem CXVI) is sub-numbering inside the last chapter; after "PART II" it starts new chapters.
+    kept: list[int] = []
+    prev: dict[str, int | None] = {}
+    other_between: dict[str, bool] = {}
     for i in cands:
         kw, val, _rest = _head_key(texts[i], family)
-        last[(kw, val)] = i
-    toc_lines = set(cands) - set(last.values())
-    cands = sorted(last.values())
+        if val is not None and prev.get(kw) is not None and val <= prev[kw] and not other_between.get(kw):
+            continue
+        prev[kw], other_between[kw] = val, False
+        for k in other_between:
+            other_between[k] = other_between[k] or k != kw
+        kept.append(i)
+    cands = kept
+    last = {i: i for i in cands}
     heads: dict[int, str] = {}
     sub: set[int] = set()
     for i in cands:
@@ -264,6 +354,7 @@ def _plain_entries(paras: list[_Para], book_title: str) -> tuple[list[Block], li
         if i in heads:
             entries.append(Entry(len(blocks), heads[i]))
         if _is_footnote_body(p.text):
+            ledger.set_aside("footnote", p.text)
             continue
         blocks.append(Block(texts[i], 1 if (i in heads or i in sub) else 0))
     return blocks, entries
@@ -272,6 +363,7 @@ def _plain_entries(paras: list[_Para], book_title: str) -> tuple[list[Block], li
 def _drop_front_notes(paras: list[str]) -> list[str]:
     pat = re.compile(r"^(produced by|e-?text prepared by|transcribed from|this (e-?text|ebook) was|"
                      r"character set encoding|updated editions|\[?transcriber)", re.I)
+    ledger.set_aside("front matter", [p for p in paras if pat.match(p)])
     return [p for p in paras if not pat.match(p) and p.strip()]
 
 
@@ -282,6 +374,7 @@ def parse_gutenberg_txt(path: Path | str) -> Book:
     if not data.strip():
         raise EmptyBookError(f"{path.name}: the file is empty")
     text = decode_text(data)
+    ledger.add_body(text)
     header, body = split_boilerplate(text)
     meta = header_metadata(header, text)
     title = meta.get("title") or path.stem
@@ -298,7 +391,8 @@ def parse_gutenberg_txt(path: Path | str) -> Book:
 def _html_entries(blocks: list[Block]) -> list[Entry]:
     best_level, best = 0, 0
     for level in (1, 2, 3, 4):
-        n = sum(1 for b in blocks if b.heading == level and (HEAD_KEY.match(b.text) or HEAD_ROMAN.match(b.text)))
+        n = sum(1 for b in blocks if b.heading == level and (HEAD_KEY.match(b.text) or HEAD_ORD_FIRST.match(b.text)
+                                                               or HEAD_ROMAN.match(b.text)))
         if n > best:
             best_level, best = level, n
     if best < 2:
@@ -306,18 +400,101 @@ def _html_entries(blocks: list[Block]) -> list[Entry]:
         best_level = max(counts, key=counts.get)
         if counts[best_level] < 2:
             return []
+    bare = False
+    if best >= 2 and (upper := _titled_level_above(blocks, best_level)):
+        best_level, bare = upper, True
     entries = []
     for i, b in enumerate(blocks):
+        if bare and b.heading == best_level and HEAD_ROMAN.match(b.text):
+            continue  # a numbered sub-part at the essays' level ("I." under "THE SENTIMENT OF RATIONALITY")
+        if re.fullmatch(r"\(.*\)\W*", b.text):
+            continue  # a heading in parentheses is the subtitle of the one before ("(Zevende Uitgave.)")
         if b.heading == best_level or (0 < b.heading < best_level and is_section_title(b.text)):
-            entries.append(Entry(i, b.text))
-    # Keep the last occurrence of a repeated heading (contents list, then text).
+            entries.append(Entry(i, _strip_marks(b.text)))
+    # Keep the last occurrence of a repeated heading (contents list, then text); compare letters
+    # only, as a contents line drops the footnote marker and stop ("THE WILL TO BELIEVE 1").
+    def norm(t: str) -> str:
+        return re.sub(r"[^\w]+|\d+$", "", re.sub(r"\s*\d+\s*$", "", t)).lower()
     seen: dict[str, int] = {}
     for k, e in enumerate(entries):
-        seen[e.title.lower()] = k
+        seen[norm(e.title)] = k
     for k, e in enumerate(entries):
-        if seen[e.title.lower()] != k:
+        if seen[norm(e.title)] != k:
             e.types = {"toc"}
     return entries
+
+
+_CONTENTS_WORD = re.compile(r"contents|inhoud|inhalt|[íi]ndice|sommaire|table des|innehåll|indhold|sisällys", re.I)
+
+
+def _first_chapter_without_heading(blocks: list[Block], entries: list[Entry]) -> None:
+    """Numbering that starts at 2 ("CHAPTER II"): chapter 1 has no heading (it opens with a drop-cap
+    picture), so it starts after the last heading before chapter 2 and is named by the same
+    pattern ("CHAPTER I"), not by the book title."""
+    k = next((k for k, e in enumerate(entries) if "toc" not in e.types
+              and (HEAD_KEY.match(e.title) or HEAD_ROMAN.match(e.title))), None)
+    if k is None:
+        return
+    e = entries[k]
+    m = HEAD_KEY.match(e.title) or HEAD_ROMAN.match(e.title)
+    num = m.group("num")
+    if _num_value(num) != 2:
+        return
+    lo = entries[k - 1].pos + 1 if k else 0
+    start = next((i + 1 for i in range(e.pos - 1, lo - 1, -1) if blocks[i].heading), lo)
+    titles = {t.title.casefold().rstrip(".") for t in entries}
+    while start < e.pos and blocks[start].text.casefold().rstrip(".") in titles:
+        start += 1  # contents lines left in front of the text
+    if sum(len(b.text.split()) for b in blocks[start:e.pos]) < 100:
+        return
+    one = "1" if num.isdigit() else ("I" if num.isupper() else "i") if roman_to_int(num) else "One"
+    title = e.title[:m.start("num")] + one + ("." if e.title[m.end("num"):].startswith(".") else "")
+    entries.insert(k, Entry(start, title.strip()))
+
+
+def _mark_bylines(entries: list[Entry], author: str | None) -> None:
+    """A heading that is only the author's name ("By Sir Arthur Conan Doyle") is title-page matter."""
+    if not author:
+        return
+    names = {re.sub(r"\W+", "", n).lower() for n in re.split(r",|;| and ", author) if n.strip()}
+    for e in entries:
+        key = re.sub(r"\W+", "", re.sub(r"^\W*by\s+", "", e.title, flags=re.I)).lower()
+        if key and any(key == n or (len(key) > 6 and n.endswith(key)) or (len(n) > 6 and key.endswith(n))
+                       for n in names):
+            e.types = e.types | {"titlepage"}
+
+
+def _strip_marks(title: str) -> str:
+    """A heading without the empty brackets a dropped footnote marker leaves ("THE WILL TO BELIEVE.[]")."""
+    return clean_space(re.sub(r"\[\s*\]|\(\s*\)", "", title))
+
+
+def _titled_level_above(blocks: list[Block], level: int) -> int | None:
+    """When the numbered headings at ``level`` are bare numerals whose numbering restarts, and a
+    titled heading of a higher level opens every run, that higher level holds the chapters (essays
+    with numbered sub-parts); else None. A keyword numbering ("Chapter 1") never moves up."""
+    runs: list[int] = []  # block index where each numbering run starts
+    prev = None
+    for i, b in enumerate(blocks):
+        if b.heading != level:
+            continue
+        m = HEAD_ROMAN.match(b.text)
+        if not m:
+            if HEAD_KEY.match(b.text):
+                return None
+            continue
+        val = roman_to_int(m.group("num"))
+        if prev is None or (val is not None and val <= prev):
+            runs.append(i)
+        prev = val
+    if len(runs) < 2:
+        return None
+    for upper in range(level - 1, 0, -1):
+        heads = [i for i, b in enumerate(blocks) if b.heading == upper and not HEAD_ROMAN.match(b.text)]
+        starts = [0] + runs
+        if all(any(a < h < r for h in heads) for a, r in zip(starts, runs[1:])) and len(heads) > len(runs):
+            return upper
+    return None
 
 
 def parse_gutenberg_html(path: Path | str) -> Book:
@@ -328,6 +505,7 @@ def parse_gutenberg_html(path: Path | str) -> Book:
         raise EmptyBookError(f"{path.name}: the file is empty")
     doc = parse_html(data)
     blocks = cut_gutenberg_footer(cut_gutenberg_header(doc.blocks))
+    ledger.set_aside("licence", [b.text for b in blocks if b.heading == 0 and GUTENBERG_END.match(b.text)])
     blocks = [Block(b.text, b.heading) for b in blocks if not (b.heading == 0 and GUTENBERG_END.match(b.text))]
     head_src = re.sub(r"<[^>]+>", "\n", decode_text(data[:60000]))
     head_src = head_src.split("START OF", 1)[0] if "START OF" in head_src else head_src[:6000]
@@ -339,8 +517,16 @@ def parse_gutenberg_html(path: Path | str) -> Book:
         m = re.search(rb"<html[^>]*\blang=\"([A-Za-z\-]+)\"", data[:5000])
         lang = m.group(1).decode() if m else "en"
     entries = _html_entries(blocks)
+    _first_chapter_without_heading(blocks, entries)
+    _mark_bylines(entries, meta.get("author"))
+    # Pieces before the book's own contents list are front matter (a preface, an addendum).
+    toc_at = next((k for k, e in enumerate(entries[:len(entries) // 2]) if "toc" not in e.types
+                   and is_skip_title(e.title) and _CONTENTS_WORD.search(e.title)), None)
+    for e in entries[:toc_at or 0]:
+        e.types = e.types | {"frontmatter"}
     chapters = build_chapters(blocks, entries) if entries else []
     if not chapters:
+        ledger.set_aside("contents", [b.text for b in blocks if is_skip_title(b.text)])
         paras = _drop_front_notes([b.text for b in blocks if not is_skip_title(b.text)])
         chapters = [Chapter(title=title, paragraphs=paras)] if paras else []
     return Book(title=title, author=meta.get("author"), language=lang, year=meta.get("year"),

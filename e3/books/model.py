@@ -4,7 +4,7 @@ Choice about extra sections: front/back matter a reader would still want read al
 Introduction, Etymology, Extracts, Epilogue, Notes, Bibliography...) is kept as a ``Chapter`` with
 ``kind="section"``. It is narrated like any chapter but is NOT counted in ``Book.chapter_count``, so
 the count matches the book's own numbering. Cover, title page, contents, copyright and licence text
-are dropped entirely by the parsers.
+are not narrated; the parsers record them in the text ledger with their reason.
 """
 
 from __future__ import annotations
@@ -55,6 +55,13 @@ class Book:
     cover_ext: str | None = None
     chapters: list[Chapter] = field(default_factory=list)
     source_format: str = "txt"
+    # The text ledger (e3.books.ledger.Ledger) filled while parsing; None for a hand-made Book.
+    ledger: Any = field(default=None, repr=False, compare=False)
+
+    def account(self, extra_aside=()):
+        """The ledger's totals for the current chapters (None without a ledger); ``extra_aside`` is
+        (reason, text) pairs set aside after parsing (a publisher's corrections)."""
+        return self.ledger.totals(self.chapters, extra_aside) if self.ledger is not None else None
 
     @property
     def chapter_count(self) -> int:

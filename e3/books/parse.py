@@ -3,6 +3,9 @@
 The format is sniffed from the bytes (``detect_format``), not taken from the extension. A book
 with no marked chapters is returned as ONE chapter titled with the book title: chapters are never
 invented from size. A book with zero words raises EmptyBookError.
+
+Every parse fills a text ledger (``Book.ledger``, see e3.books.ledger): ``book.account()`` says how
+much of the body is narrated, set aside with a reason, or unaccounted for.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from e3.books import ledger
 from e3.books.detect import detect_format
 from e3.books.errors import EmptyBookError
 from e3.books.model import Book
@@ -49,6 +53,14 @@ def parse_book(path: Path | str, *, fallback_title: str | None = None) -> Book:
     """
     path = Path(path)
     fmt = detect_format(path)
+    with ledger.recording() as text_ledger:
+        book = _parse_format(path, fmt)
+        book.ledger = text_ledger
+        _finish(book, path, fallback_title)
+    return book
+
+
+def _parse_format(path: Path, fmt: str) -> Book:
     if fmt == "epub":
         from e3.books.epub import parse_epub
         book = parse_epub(path)
@@ -61,6 +73,10 @@ def parse_book(path: Path | str, *, fallback_title: str | None = None) -> Book:
     else:
         from e3.books.gutenberg_text import parse_gutenberg_txt
         book = parse_gutenberg_txt(path)
+    return book
+
+
+def _finish(book: Book, path: Path, fallback_title: str | None) -> None:
     if book.title == path.stem:  # the parser found no title in the book itself
         fallback = (fallback_title or "").strip() or title_from_name(path.name)
         for chapter in book.chapters:
@@ -74,4 +90,3 @@ def parse_book(path: Path | str, *, fallback_title: str | None = None) -> Book:
     book.chapters = [c for c in book.chapters if c.words > 0]
     if book.total_words == 0:
         raise EmptyBookError(f"{path.name}: no readable words found")
-    return book

@@ -8,7 +8,10 @@ so two-column pages read in reading order. On top of that:
   a number) are dropped;
 - a line ending in "letter-" followed by a lowercase word is joined without the hyphen;
 - the outline (bookmarks), when present, cuts the text into chapters at each entry's page and
-  vertical position; without an outline the document is ONE chapter titled with its title.
+  vertical position, at the level a reader calls chapters (below "Front/Main/Back Matter" groups,
+  above the sections inside chapters); unnumbered entries beside numbered chapters are sections;
+- without an outline, printed headings ("CHAPTER VI. A CONTINUATION OF ...") cut the chapters;
+  without those either, the document is ONE chapter titled with its title.
 
 An encrypted PDF that needs a password raises EncryptedPDFError; a PDF whose pages carry no text
 layer raises ScannedPDFError (never an empty book).
@@ -21,8 +24,10 @@ import re
 from collections import Counter
 from pathlib import Path
 
+from e3.books import ledger
 from e3.books.errors import EncryptedPDFError, ScannedPDFError, UnknownFormatError
 from e3.books.model import Book, Chapter
+from e3.books.gutenberg_text import HEAD_KEY, HEAD_ORD_FIRST
 from e3.books.structure import Block, Entry, build_chapters, clean_space
 
 _ONLY_NUMBER = re.compile(r"^\s*(page\s+)?[\divxlc]{1,5}\s*$", re.I)
@@ -30,14 +35,16 @@ _LIGATURES = str.maketrans({"ﬁ": "fi", "ﬂ": "fl", "ﬀ": "ff", "ﬃ": "ffi",
 _HYPHEN_END = re.compile(r"[A-Za-zÀ-ÿ]-$")
 
 
-def _outline(reader) -> list[tuple[str, int, float | None]]:
-    out: list[tuple[str, int, float | None]] = []
+def _outline(reader) -> list[tuple[str, int, float | None, int, bool]]:
+    """(title, page, top, depth, has children) for each outline entry, in order."""
+    out: list[tuple[str, int, float | None, int, bool]] = []
 
-    def walk(items) -> None:
-        for it in items:
+    def walk(items, depth: int = 1) -> None:
+        for k, it in enumerate(items):
             if isinstance(it, list):
-                walk(it)
+                walk(it, depth + 1)
                 continue
+            kids = k + 1 < len(items) and isinstance(items[k + 1], list)
             try:
                 page = reader.get_destination_page_number(it)
             except Exception:  # noqa: BLE001 - broken destinations are skipped
@@ -45,7 +52,7 @@ def _outline(reader) -> list[tuple[str, int, float | None]]:
             if page is None or page < 0:
                 continue
             top = it.get("/Top")
-            out.append((clean_space(str(it.title or "")), page, float(top) if top is not None else None))
+            out.append((clean_space(str(it.title or "")), page, float(top) if top is not None else None, depth, kids))
 
     try:
         walk(reader.outline)
@@ -54,11 +61,62 @@ def _outline(reader) -> list[tuple[str, int, float | None]]:
     return out
 
 
+def _chapter_level(outline):
+    """The outline entries a reader calls chapters: below group levels of a few entries that all
+    have children ("Front Matter" / "Main Matter" / "Back Matter"), and above the sections under
+    them ("Exercises I"); leaves above the chosen level (an "Index") are kept."""
+    level = 1
+    while True:
+        here = [o for o in outline if o[3] == level]
+        deeper = [o for o in outline if o[3] == level + 1]
+        if len(here) < 5 and len(deeper) > len(here) and all(o[4] for o in here):
+            level += 1
+            continue
+        break
+    return [(t, page, top) for t, page, top, depth, kids in outline
+            if depth == level or (depth < level and not kids)]
+
+
+def _numbered_are_chapters(chapters: list[Chapter]) -> None:
+    """When most entries are numbered chapters ("Chapter I"), the unnumbered ones (a table, the
+    answers, a prologue) are extra sections."""
+    numbered = [c for c in chapters if HEAD_KEY.match(c.title)]
+    if len(numbered) >= 3 and len(numbered) * 2 > len(chapters):
+        for c in chapters:
+            if not HEAD_KEY.match(c.title):
+                c.kind = "section"
+
+
+def _printed_heading_chapters(blocks: list[Block]) -> list[Chapter]:
+    """No outline: chapters from printed headings ("CHAPTER VI. A CONTINUATION OF ..."), short
+    blocks that match a numbered heading. The most frequent keyword is the chapter; another one
+    (PART) is a grouping whose heading is set aside when it has no text of its own."""
+    heads = []
+    for i, b in enumerate(blocks):
+        if len(b.text.split()) <= 20 and (m := HEAD_KEY.match(b.text) or HEAD_ORD_FIRST.match(b.text)):
+            heads.append((i, m.group("kw").lower()))
+    if not heads:
+        return []
+    main = Counter(kw for _i, kw in heads).most_common(1)[0][0]
+    if sum(1 for _i, kw in heads if kw == main) < 2:
+        return []
+    entries = [Entry(i, blocks[i].text) for i, _kw in heads]
+    out = []
+    for ch in build_chapters(blocks, entries, min_words=1):
+        kw = ch.title.split()[0].lower().rstrip(".")
+        if kw != main and kw in {k for _i, k in heads} and ch.words < 60:
+            ledger.set_aside("title or part heading", [ch.title, *ch.paragraphs])
+            continue
+        out.append(ch)
+    return out
+
+
 def _join_lines(lines: list[str]) -> str:
     out = ""
     for line in lines:
         line = line.strip()
         if not line or _ONLY_NUMBER.match(line):
+            ledger.set_aside("page number", line)
             continue
         if out and _HYPHEN_END.search(out) and line[:1].islower():
             out = out[:-1] + line
@@ -132,9 +190,10 @@ def parse_pdf(path: Path | str) -> Book:
                 lines = [_line_text(ln) for ln in el]
                 boxes.append((el.y1, el.y0, lines))
         pages.append((layout.height, boxes))
+        ledger.add_body("\n".join(ln for _t, _b, lines in boxes for ln in lines), dehyphenate=True)
     if not any(any(ln.strip() for _t, _b, lines in boxes for ln in lines) for _h, boxes in pages):
         if len(reader.pages) and not any((p.extract_text() or "").strip() for p in reader.pages[:5]):
-            raise ScannedPDFError(f"{path.name}: no text layer: looks like a scan; run OCR first (e.g. ocrmypdf)")
+            raise ScannedPDFError(f"{path.name}: no text layer: no text on any of its {len(pages)} pages; if it is a scan, run OCR first (e.g. ocrmypdf)")
 
     # Running headers/footers: margin boxes whose digit-masked text repeats across pages.
     def key(lines: list[str]) -> str:
@@ -150,13 +209,14 @@ def parse_pdf(path: Path | str) -> Book:
     blocks: list[Block] = []
     page_starts: list[list[tuple[float, int]]] = []
     titles_by_page: dict[int, set[str]] = {}
-    for title_, page, _top in outline:
+    for title_, page, _top, *_ in outline:
         titles_by_page.setdefault(page, set()).add(title_.lower())
     for pno, (height, boxes) in enumerate(pages):
         marks = []
         for top, bottom, lines in boxes:
             in_margin = top > height * 0.92 or bottom < height * 0.08
             if in_margin and (key(lines) in repeated or _ONLY_NUMBER.match(" ".join(lines))):
+                ledger.set_aside("running header" if key(lines) in repeated else "page number", lines)
                 continue
             text = _join_lines(lines)
             if not text:
@@ -170,7 +230,7 @@ def parse_pdf(path: Path | str) -> Book:
         raise ScannedPDFError(f"{path.name}: no text layer: looks like a scan; run OCR first (e.g. ocrmypdf)")
 
     entries: list[Entry] = []
-    for t, page, top in outline:
+    for t, page, top in _chapter_level(outline):
         if page >= len(page_starts):
             continue
         marks = page_starts[page]
@@ -183,6 +243,10 @@ def parse_pdf(path: Path | str) -> Book:
             pos = next((m[0][1] for m in page_starts[page + 1:] if m), len(blocks))
         entries.append(Entry(pos, t))
     chapters = build_chapters(blocks, entries, min_words=1) if entries else []
+    if chapters:
+        _numbered_are_chapters(chapters)
+    else:
+        chapters = _printed_heading_chapters(blocks)
     if not chapters:
         chapters = [Chapter(title=title, paragraphs=[b.text for b in blocks])]
     return Book(title=title, author=author, language=lang, release_year=year,

@@ -84,10 +84,15 @@ def _follow_language(session, title: Title, language: str | None) -> None:
     group_name="books",
     kinds={"python", "json"},
     retry_policy=TRANSIENT_RETRY,
-    description="Chapters a listener would recognise, with the book's metadata (audiobook/metadata.json).",
+    description="Chapters a listener would recognise, with the book's metadata (audiobook/metadata.json), "
+                "the publisher's chapters.toml applied, and the text ledger; fails when more than 2% of the "
+                "body is neither narrated nor set aside with a reason.",
 )
 def parsed_chapters(context: dg.AssetExecutionContext, catalog: CatalogResource,
                     foundry: FoundryResource) -> dg.MaterializeResult:
+    from e3.books import corrections
+    from e3.books.checks import structure_warnings
+    from e3.books.ledger import TextLossError, check
     from e3.books.parse import parse_book
 
     book_id = context.partition_key
@@ -101,16 +106,30 @@ def parsed_chapters(context: dg.AssetExecutionContext, catalog: CatalogResource,
             catalog.mark(book_id, "metadata", "processing")
             # the registered title: the name the user gave when the book states none
             book = parse_book(source, fallback_title=_title_row(catalog, book_id).title or book_id)
-        except Exception:
+            # The publisher's chapters.toml, re-applied on every parse; dropped text goes to the ledger.
+            fixes = corrections.load(paths.chapters_toml)
+            totals = book.account(corrections.apply(book, fixes))
+            # More than 2% of the body neither narrated nor set aside: text would be lost silently.
+            check(totals, f"{book_id} ({source.name})")
+        except Exception as exc:
             # No partial or stale metadata survives a failed parse.
             for stale in (paths.parse_metadata, paths.chunk_plan):
                 stale.unlink(missing_ok=True)
             shutil.rmtree(paths.chapters, ignore_errors=True)
-            catalog.mark(book_id, "metadata", "failed", error="the book could not be parsed")
+            readable = isinstance(exc, (TextLossError, corrections.CorrectionsError))
+            catalog.mark(book_id, "metadata", "failed",
+                         error=str(exc)[:1000] if readable else "the book could not be parsed")
+            if readable:
+                raise dg.Failure(str(exc), allow_retries=False) from None
             raise
         meta = book.to_metadata()
         meta["book_id"] = book_id
         meta["source_sha256"] = sha256_file(source)
+        meta["ledger"] = totals.to_dict()
+        meta["checks"] = structure_warnings(book)  # signals to look again, not failures
+        # Part of the data version: editing chapters.toml changes the asset (and only the edited
+        # chapters' text, so only their chunks are voiced again).
+        meta["corrections_sha256"] = sha256_file(paths.chapters_toml) if fixes else None
         if book.cover:
             cover_path = paths.images / f"cover.{book.cover_ext or 'jpg'}"
             foundry.foundry().write_bytes(cover_path, book.cover)
@@ -141,7 +160,10 @@ def parsed_chapters(context: dg.AssetExecutionContext, catalog: CatalogResource,
         catalog.mark(book_id, "metadata", "completed")
         catalog.mark(book_id, "parse_novel", "completed", total_chapters=book.chapter_count,
                      total_words=book.total_words)
-    context.log.info(f"{book_id}: {book.chapter_count} chapters, {book.total_words} words")
+    context.log.info(f"{book_id}: {book.chapter_count} chapters, {book.total_words} words; "
+                     f"text ledger: {totals.summary()}")
+    for warning in meta["checks"]:
+        context.log.warning(f"{book_id}: {warning}")
     return dg.MaterializeResult(
         metadata={
             "path": dg.MetadataValue.path(str(paths.parse_metadata)),
@@ -151,6 +173,9 @@ def parsed_chapters(context: dg.AssetExecutionContext, catalog: CatalogResource,
             "chapters": book.chapter_count,
             "sections": len(book.chapters) - book.chapter_count,
             "words": book.total_words,
+            **{f"ledger_{k}": v for k, v in meta["ledger"].items() if k != "set_aside"},
+            "ledger_set_aside": dg.MetadataValue.json(meta["ledger"]["set_aside"]),
+            "checks": dg.MetadataValue.md("\n".join(f"- {w}" for w in meta["checks"]) or "none"),
             "toc": dg.MetadataValue.md(md_table([(c.title, str(c.words)) for c in book.chapters[:60]])),
         },
         data_version=dg.DataVersion(sha256_text(json.dumps(meta, sort_keys=True))[:16]),
