@@ -60,8 +60,11 @@ class _MergeProgress(threading.Thread):
               help="Normalize loudness to the audiobook target (-18 LUFS, -1.5 dBTP); always re-encodes.")
 @click.option("--no-progress", is_flag=True, help="Do not draw the progress bar.")
 @click.option("--force", is_flag=True, help="Replace the -o file if it exists (else an existing file is refused).")
+@click.option("--subtitles", is_flag=True,
+              help="Also transcribe the m4b (speech recognizer, the asr extra) into .srt, .vtt, "
+                   ".words.vtt and a .txt transcript beside it, chapter by chapter.")
 def merge_command(folders: tuple[Path, ...], output: Path | None, title: str | None, author: str | None,
-                  chapters: str, normalize: bool, no_progress: bool, force: bool) -> None:
+                  chapters: str, normalize: bool, no_progress: bool, force: bool, subtitles: bool) -> None:
     """Merge audio FOLDERS (in the given order) into one chaptered m4b, through Dagster.
 
     Reads mp3, m4a, m4b, aac, flac, ogg, opus and wav; files sort naturally inside each folder
@@ -72,12 +75,16 @@ def merge_command(folders: tuple[Path, ...], output: Path | None, title: str | N
     folder); '..' and symlinks leading out are refused. An existing -o file is kept unless
     --force is given. Creates a `jobs` row, adds the
     partition mj-<12 hex> to the `merges` set and materializes `merged_m4b` for it. Prints the
-    output path, and the job id on stderr.
+    output path, and the job id on stderr. With --subtitles, then prints the subtitle paths.
     """
     from e3.cli.core import add_partition, materialize_partition
     from e3.merge.jobs import merge_roots, partition_key, validate_folders
 
     service = _service()
+    if subtitles:
+        from e3.narration.listen import require_installed
+
+        require_installed()
     # Refuse bad folders, and an output that would silently replace a file, before anything is written.
     if output is not None and output.exists() and not force:
         raise E3Error(f"{output} already exists; pass --force to replace it, or choose another -o")
@@ -105,6 +112,10 @@ def merge_command(folders: tuple[Path, ...], output: Path | None, title: str | N
         raise E3Error(f"merge job {key} failed: {reason}")
     click.echo(row.output_file)
     click.echo(row.log or "", err=True)
+    if subtitles:
+        from e3.cli.listen import write_subtitles
+
+        write_subtitles(Path(row.output_file))
 
 
 def _fmt_time(value) -> str:

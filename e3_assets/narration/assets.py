@@ -13,6 +13,7 @@ from e3.fsutil import sha256_file, sha256_text
 from e3_assets.books.assets import narration_chunks
 from e3_assets.common import TRANSIENT_RETRY, catalog_step, human_duration, human_size, log_every
 from e3_assets.partitions import books_partitions
+from e3_resources.asr import ASRResource
 from e3_resources.catalog import CatalogResource
 from e3_resources.foundry import FoundryResource
 from e3_resources.tts import TTSResource
@@ -161,10 +162,11 @@ def audiobook_m4b(context: dg.AssetExecutionContext, catalog: CatalogResource,
     group_name="narration",
     kinds={"python", "srt"},
     description="Sentence-level SRT and WebVTT from the synthesized audio's own timings, plus a "
-                "word-level VTT where the voice gives alignments.",
+                "word-level VTT where the voice gives alignments (else, with the asr extra, from the "
+                "speech recognizer's word times aligned to the text).",
 )
 def subtitles(context: dg.AssetExecutionContext, catalog: CatalogResource,
-              foundry: FoundryResource) -> dg.MaterializeResult:
+              foundry: FoundryResource, asr: ASRResource) -> dg.MaterializeResult:
     from e3.narration.subtitles import build_cues, timeline_from_chunks, to_srt, to_vtt, word_cues, words_from_chunks
     from e3.narration.synth import read_sidecar
 
@@ -179,6 +181,13 @@ def subtitles(context: dg.AssetExecutionContext, catalog: CatalogResource,
             offsets.append(t)
             t += entry["duration"] + (entry["pause_after"] if i < len(manifest["chunks"]) - 1 else 0.0)
         audio_end = m4b_info["duration"]
+        if any(s_.get("words") is None for s_ in sidecars):  # the voice gave no timings: hear them
+            from e3.narration.listen import ASRNotInstalled, time_by_ear
+            try:
+                sidecars = time_by_ear(asr.recognizer(), paths.audio_chunks, sidecars, paths.audiobook / "heard",
+                                       _read_json(paths.parse_metadata, "parsed chapters").get("language") or "en")
+            except ASRNotInstalled as exc:
+                context.log.warning(f"{book_id}: {exc}; subtitles keep the voice's sentence times")
         words = words_from_chunks(sidecars, offsets)  # measured word times place cue edges
         cues = build_cues(timeline_from_chunks(sidecars, offsets), audio_end=audio_end, words=words)
         paths.subtitles.mkdir(parents=True, exist_ok=True)
