@@ -1,6 +1,7 @@
 """Uploads (seed 002): users, their uploaded books (``audiobooks``) and ``conversion_jobs``.
 
-An upload is stored at ``<foundry>/_uploads/<audiobook id>/<original name>`` with an
+An upload is stored at ``<foundry>/_uploads/<audiobook id>/<original name>`` (by the web app:
+``book.<ext>``, E3's own name, see :func:`store_upload`) with an
 ``audiobooks`` row (status ``pending``) and a queued ``conversion_jobs`` row. ``start_upload``
 (called by the ``uploads_sensor`` or by ``e3 upload --wait``) claims a pending upload, registers
 it as the book ``up-<first 12 hex digits of its id>`` with ``source_url = "upload:<id>|<path>"``
@@ -32,8 +33,9 @@ from e3.fsutil import atomic_path
 UPLOAD_SUFFIXES = {".pdf", ".epub", ".txt", ".text", ".htm", ".html", ".xhtml"}
 MIN_PASSWORD_LENGTH = 8
 MAX_FILE_SIZE = 2**31 - 1  # audiobooks.file_size is an INTEGER
-# What an upload needs to become an audiobook (the book job's other assets are not asked for).
-UPLOAD_ASSETS = ("book_source", "parsed_chapters", "narration_chunks", "audio_chunks", "audiobook_m4b")
+# What an upload needs to become an audiobook and its SRT (the book job's other assets are not asked for).
+UPLOAD_ASSETS = ("book_source", "parsed_chapters", "narration_chunks", "audio_chunks", "audiobook_m4b",
+                 "subtitles")
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -261,3 +263,135 @@ def delete_audiobook(engine: sa.Engine, foundry: Foundry, ref: str) -> Audiobook
     foundry.remove_book(book_id)
     shutil.rmtree(foundry.uploads / str(audiobook.id), ignore_errors=True)
     return audiobook
+
+
+# --- for the web app (e3.web): sign-in, streamed uploads, pages ----------------------------------
+
+# Compared against when the email is unknown, so a miss costs as long as a wrong password.
+_DUMMY_HASH = "$argon2id$v=19$m=65536,t=3,p=4$85zxGGH8IOzSedwPRwAKag$IRjLOyBojxj+bVwN2XDCyCW7AZMo9a9oHs+puqkUJAU"
+
+
+def authenticate(engine: sa.Engine, email: str, password: str) -> User | None:
+    """The active user with this email and password, else None (unknown, wrong or inactive alike)."""
+    try:
+        address = normalize_email(email)
+    except UploadError:
+        address = None
+    with Session(engine, expire_on_commit=False) as s:
+        user = find_user(s, address) if address else None
+    ok = verify_password(user.password_hash if user else _DUMMY_HASH, password or "")
+    if user is None or not ok or not user.is_active:
+        return None
+    return user
+
+
+def get_user(engine: sa.Engine, user_id: uuid.UUID) -> User | None:
+    with Session(engine, expire_on_commit=False) as s:
+        return s.get(User, user_id)
+
+
+BOOK_TYPES = {"pdf": ".pdf", "epub": ".epub", "txt": ".txt"}
+_NAME_TYPES = {".pdf": "pdf", ".epub": "epub", ".txt": "txt", ".text": "txt"}
+
+
+def detect_book_type(head: bytes) -> str | None:
+    """``pdf``, ``epub`` or ``txt`` from a file's first bytes (at least 4 KiB when the file has them)."""
+    if head.startswith(b"%PDF-"):
+        return "pdf"
+    if head.startswith(b"PK\x03\x04"):
+        return "epub" if b"mimetypeapplication/epub+zip" in head[:200] or b"META-INF/container.xml" in head \
+            else None
+    if not head or b"\x00" in head:
+        return None
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.start < len(head) - 3:  # not just a character cut at the end of the sample
+            return None
+    return "txt"
+
+
+def safe_file_name(name: str | None) -> str:
+    """The last component of an uploaded file name, without control characters (for display only)."""
+    base = re.split(r"[\\/]", name or "")[-1]
+    base = "".join(ch for ch in base if ch.isprintable()).strip().lstrip(".")
+    return base[:200] or "upload"
+
+
+def check_book_type(name: str, head: bytes) -> str:
+    """The upload's type by content; a name whose extension says otherwise is refused."""
+    found = detect_book_type(head)
+    if found is None:
+        raise UploadError(f"{name}: not a PDF, EPUB or plain-text book")
+    claimed = _NAME_TYPES.get(Path(name).suffix.lower())
+    if Path(name).suffix and claimed != found:
+        raise UploadError(f"{name}: the name says {Path(name).suffix.lower()[1:]} but the content is {found}")
+    return found
+
+
+def store_upload(engine: sa.Engine, foundry: Foundry, user_id: uuid.UUID, received: Path, original_name: str,
+                 book_type: str) -> Audiobook:
+    """Move a received file to ``_uploads/<id>/book.<ext>`` (E3's name, never the uploaded one) and
+    insert the audiobook (pending) and its queued job; ``original_name`` is kept for display."""
+    size = received.stat().st_size
+    if size == 0:
+        raise UploadError(f"{original_name}: the file is empty")
+    if size > MAX_FILE_SIZE:
+        raise UploadError(f"{original_name}: {size} bytes is more than an upload may hold ({MAX_FILE_SIZE})")
+    audiobook_id = uuid.uuid4()
+    folder = foundry.uploads / str(audiobook_id)
+    folder.mkdir(parents=True, exist_ok=True)
+    stored = folder / f"book{BOOK_TYPES[book_type]}"
+    shutil.move(str(received), stored)
+    try:
+        title = _title_of(stored)
+        if title == stored.stem:
+            title = Path(original_name).stem[:500] or title
+        audiobook = Audiobook(id=audiobook_id, user_id=user_id, title=title,
+                              original_file_name=original_name[:500], file_size=size, pdf_path=str(stored),
+                              status="pending")
+        with Session(engine, expire_on_commit=False) as s, s.begin():
+            s.add(audiobook)
+            s.flush()
+            s.add(ConversionJob(audiobook_id=audiobook_id, status="queued", progress=0))
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    return audiobook
+
+
+def _view(a: Audiobook) -> UploadView:
+    job = _latest_job(a)
+    return UploadView(id=a.id, book_id=a.book_id, email=a.user.email if a.user else None, title=a.title,
+                      original_file_name=a.original_file_name, file_size=a.file_size, status=a.status,
+                      progress=job.progress if job else None, job_status=job.status if job else None,
+                      error_message=job.error_message if job else None, audio_path=a.audio_path,
+                      created_at=a.created_at)
+
+
+def page_audiobooks(engine: sa.Engine, user_id: uuid.UUID | None, limit: int, offset: int
+                    ) -> tuple[list[UploadView], int]:
+    """One page of a user's uploads (or everyone's for None), newest first, and the total count."""
+    from sqlalchemy.orm import selectinload
+
+    query = sa.select(Audiobook).options(selectinload(Audiobook.conversion_jobs), selectinload(Audiobook.user)) \
+        .order_by(Audiobook.created_at.desc(), Audiobook.id)
+    count = sa.select(sa.func.count()).select_from(Audiobook)
+    if user_id is not None:
+        query, count = query.where(Audiobook.user_id == user_id), count.where(Audiobook.user_id == user_id)
+    with Session(engine) as s:
+        total = s.scalar(count) or 0
+        return [_view(a) for a in s.scalars(query.limit(max(0, limit)).offset(max(0, offset)))], total
+
+
+def audiobook_for(engine: sa.Engine, audiobook_id: uuid.UUID, user_id: uuid.UUID | None) -> UploadView | None:
+    """The upload with this id if ``user_id`` owns it (any owner for None), else None."""
+    from sqlalchemy.orm import selectinload
+
+    query = sa.select(Audiobook).options(selectinload(Audiobook.conversion_jobs), selectinload(Audiobook.user)) \
+        .where(Audiobook.id == audiobook_id)
+    if user_id is not None:
+        query = query.where(Audiobook.user_id == user_id)
+    with Session(engine) as s:
+        found = s.scalar(query)
+        return _view(found) if found is not None else None
