@@ -336,4 +336,16 @@ CREATE INDEX idx_render_tasks_created_at ON render_tasks (created_at DESC);
 
 INSERT INTO alembic_version (version_num) VALUES ('0001') RETURNING alembic_version.version_num;
 
+-- Running upgrade 0001 -> 0002
+
+ALTER TABLE video_jobs ADD COLUMN upload_strategy VARCHAR(50);
+
+ALTER TABLE video_jobs ADD COLUMN scheduled_time TIMESTAMP WITH TIME ZONE;
+
+ALTER TABLE video_jobs ADD COLUMN youtube_video_id VARCHAR(100);
+
+ALTER TABLE channels ADD COLUMN youtube_refresh_token TEXT;
+
+UPDATE alembic_version SET version_num='0002' WHERE alembic_version.version_num = '0001';
+
 COMMIT;

@@ -393,6 +393,8 @@ class Channel(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(
         Timestamp, nullable=False, server_default=CURRENT_TIMESTAMP, onupdate=sa.func.now()
     )
+    # Seed 004 "Future Enhancements" (migration 0002): Fernet ciphertext, never the token itself.
+    youtube_refresh_token: Mapped[str | None] = mapped_column(sa.Text)
 
     video_jobs: Mapped[list[VideoJob]] = relationship(
         back_populates="channel", cascade="all, delete-orphan", passive_deletes=True
@@ -425,6 +427,10 @@ class VideoJob(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(
         Timestamp, nullable=False, server_default=CURRENT_TIMESTAMP, onupdate=sa.func.now()
     )
+    # Seed 004 "Future Enhancements" (migration 0002): "public" or "scheduled" (private + publishAt).
+    upload_strategy: Mapped[str | None] = mapped_column(sa.String(50))
+    scheduled_time: Mapped[dt.datetime | None] = mapped_column(Timestamp)
+    youtube_video_id: Mapped[str | None] = mapped_column(sa.String(100))
 
     channel: Mapped[Channel] = relationship(back_populates="video_jobs")
     audio_tracks: Mapped[list[AudioTrack]] = relationship(

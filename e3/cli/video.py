@@ -65,6 +65,21 @@ def channel_list(as_json: bool) -> None:
              r["completed"]] for r in rows])
 
 
+@channel_group.command("connect")
+@click.argument("name")
+@click.option("--client-secrets", "secrets", default=None, type=click.Path(exists=True, dir_okay=False),
+              help="The OAuth client JSON of a Desktop app (default: E3_YOUTUBE_CLIENT_SECRETS).")
+def channel_connect(name: str, secrets: str | None) -> None:
+    """Connect channel NAME to YouTube: Google's sign-in opens in a browser (OAuth for installed apps).
+
+    The refresh token is stored encrypted with a key from E3_SECRET_KEY; it is never printed.
+    """
+    from e3.video.youtube_upload import connect_channel
+
+    connect_channel(_engine(), name, secrets)
+    click.echo(f"channel {name!r} connected to YouTube")
+
+
 # ------------------------------------------------------------------------------------- video
 
 @click.group("video")
@@ -193,6 +208,32 @@ def video_complete(key: str) -> None:
 
     complete(_engine(), key)
     click.echo(f"{key}: completed")
+
+
+@video_group.command("upload")
+@click.argument("key")
+@click.option("--publish-at", default=None, type=click.DateTime(["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]),
+              help="Upload private and publish at this UTC time (upload_strategy scheduled); "
+                   "default: the job's upload_strategy, public when unset.")
+def video_upload(key: str, publish_at) -> None:
+    """Upload job KEY's export folder to its connected channel (resumable) and mark it completed.
+
+    Title, description with the tracklist, tags, category (E3_YOUTUBE_CATEGORY, default 10 Music)
+    and the thumbnail come from the export folder. The job becomes completed only when YouTube
+    confirms the upload; its youtube_video_id is stored.
+    """
+    import datetime as dt
+
+    from e3 import studio
+    from e3.video.youtube_upload import upload_job
+
+    engine = _engine()
+    if publish_at is not None:
+        job = studio.load_job(engine, key)
+        studio.move(engine, key, job.status, upload_strategy="scheduled",
+                    scheduled_time=publish_at.replace(tzinfo=dt.timezone.utc))
+    video_id = upload_job(engine, key, log=lambda m: click.echo(m, err=True))
+    click.echo(video_id)
 
 
 @video_group.command("render")

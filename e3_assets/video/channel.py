@@ -209,12 +209,9 @@ def _synthesize(prompt: str, seconds: float, out: str, seed: int) -> float:
 
 
 def _music_provider() -> str:
-    from e3.config import getenv
+    from e3.providers import music_provider_name
 
-    provider = (getenv("E3_MUSIC_PROVIDER", "dummy") or "dummy").lower()
-    if provider not in ("dummy", "comfyui"):
-        raise E3Error(f"E3_MUSIC_PROVIDER must be dummy or comfyui, not {provider!r}")
-    return provider
+    return music_provider_name()  # dummy, comfyui, beatoven or mubert
 
 
 @dg.asset(
@@ -226,7 +223,8 @@ def _music_provider() -> str:
     retry_policy=TRANSIENT_RETRY,
     description="20 tracks of 3-4.5 minutes adding up to the target (audio_tracks rows, status "
                 "generating_music): the built-in synthesizer (provider dummy, on every core) or ACE-Step "
-                "on ComfyUI (E3_MUSIC_PROVIDER=comfyui). A rerun reuses finished tracks.",
+                "on ComfyUI (E3_MUSIC_PROVIDER=comfyui), or Beatoven / Mubert (beatoven, mubert: "
+                "e3.providers.music). A rerun reuses finished tracks and never pays twice.",
 )
 def music_tracks(context: dg.AssetExecutionContext, catalog: CatalogResource,
                  comfyui: ComfyUIResource) -> dg.MaterializeResult:
@@ -253,8 +251,12 @@ def music_tracks(context: dg.AssetExecutionContext, catalog: CatalogResource,
         context.log.info(f"{key}: {len(specs)} tracks ({provider}), {len(specs) - len(todo)} already made")
         if provider == "dummy":
             _synthesize_all(context, todo)
-        else:
+        elif provider == "comfyui":
             _comfyui_music(context, catalog, comfyui, job, todo)
+        else:  # beatoven, mubert: e3.providers.music
+            from e3.providers.music import generate_tracks
+
+            generate_tracks(provider, todo, log=context.log.info)
         keep = {s["out"].name for s in specs}
         for orphan in folder.glob("track-*"):
             if orphan.name not in keep:
@@ -262,11 +264,13 @@ def music_tracks(context: dg.AssetExecutionContext, catalog: CatalogResource,
         for spec in specs:
             # What the file really holds: a ComfyUI model may return a little more or less than asked.
             spec["seconds"] = round(probe_duration(spec["out"]), 2)
+        from e3.providers.music import track_record
+
         with catalog.session() as s, s.begin():
             s.execute(sa.delete(AudioTrack).where(AudioTrack.video_job_id == job.id))
             for spec in specs:
                 s.add(AudioTrack(video_job_id=job.id, provider=provider, order_index=spec["i"],
-                                 provider_track_id=spec["out"].stem, duration_seconds=spec["seconds"],
+                                 duration_seconds=spec["seconds"], **track_record(provider, spec["out"]),
                                  local_file_path=str(spec["out"]), prompt_text=spec["prompt"]))
     total = sum(s["seconds"] for s in specs)
     return dg.MaterializeResult(
@@ -327,7 +331,8 @@ def _comfyui_music(context, catalog: CatalogResource, comfyui: ComfyUIResource, 
     pool="comfyui",
     retry_policy=TRANSIENT_RETRY,
     description="20 background pictures (1920x1080, or E3_VIDEO_SIZE) through ComfyUI or the offline "
-                "painter; `images` rows whose order_index matches the tracks (status generating_image).",
+                "painter, or Leonardo / Gemini (E3_IMAGE_PROVIDER); `images` rows whose order_index matches "
+                "the tracks (status generating_image).",
 )
 def background_images(context: dg.AssetExecutionContext, catalog: CatalogResource, comfyui: ComfyUIResource,
                       ffmpeg: FFmpegResource) -> dg.MaterializeResult:
@@ -338,7 +343,9 @@ def background_images(context: dg.AssetExecutionContext, catalog: CatalogResourc
     with job_stage(catalog, key, "generating_image") as job:
         plan = _plan(job)
         width, height = ffmpeg.dimensions()
-        source = comfyui.provider()
+        from e3.providers.images import image_source, make_backgrounds, provider_image_id
+
+        source = image_source(comfyui)  # E3_IMAGE_PROVIDER, else ComfyUI when configured, else the painter
         folder = _out_dir(job) / "images"
         folder.mkdir(parents=True, exist_ok=True)
         remove_stale_parts(folder)
@@ -350,7 +357,7 @@ def background_images(context: dg.AssetExecutionContext, catalog: CatalogResourc
             requests.append(ImageRequest(key=f"{key}:bg:{i:02d}:{digest}", prompt=p["prompt"], negative=negative,
                                          out=folder / f"bg-{i:02d}-{digest}.png", width=width, height=height,
                                          seed=_seed(job, f"image{i}")))
-        results = comfyui.generate_images(requests, engine=catalog.engine, log=context.log.info)
+        results = make_backgrounds(requests, comfyui=comfyui, engine=catalog.engine, log=context.log.info)
         keep = {r.path.name for r in results}
         for orphan in folder.glob("bg-*.png"):
             if orphan.name not in keep:
@@ -358,7 +365,7 @@ def background_images(context: dg.AssetExecutionContext, catalog: CatalogResourc
         with catalog.session() as s, s.begin():
             s.execute(sa.delete(Image).where(Image.video_job_id == job.id))
             for p, r in zip(plan["visual_prompts"], results):
-                s.add(Image(video_job_id=job.id, provider=r.provider, provider_image_id=r.request.key,
+                s.add(Image(video_job_id=job.id, provider=r.provider, provider_image_id=provider_image_id(r),
                             order_index=int(p["order_index"]), local_file_path=str(r.path),
                             prompt_text=r.request.prompt))
     made = sum(1 for r in results if not r.reused)

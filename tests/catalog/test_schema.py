@@ -68,7 +68,7 @@ def test_migrate_twice_is_a_no_op(tmp_path):
     migrate(url)
     engine = make_engine(url)
     with engine.connect() as conn:
-        assert conn.execute(sa.text("select version_num from alembic_version")).scalar() == "0001"
+        assert conn.execute(sa.text("select version_num from alembic_version")).scalar() == "0002"
     engine.dispose()
 
 
