@@ -35,16 +35,9 @@ def main() -> None:
 
 
 def _register() -> None:
-    from e3.cli import core
+    from e3.cli import books, core, listen, merge, pictures, uploads, video, web
 
-    core.register(main)
-    for name in ("books", "pictures", "video", "merge", "uploads"):
-        try:
-            module = __import__(f"e3.cli.{name}", fromlist=["register"])
-        except ModuleNotFoundError as exc:
-            if exc.name != f"e3.cli.{name}":
-                raise
-            continue
+    for module in (core, books, pictures, video, merge, uploads, listen, web):
         module.register(main)
 
 
