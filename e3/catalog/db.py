@@ -48,9 +48,18 @@ def redact(url: str | sa.URL) -> str:
 
 
 def normalize_url(url: str) -> str:
-    """Use psycopg 3 for bare ``postgresql://`` URLs (psycopg2 is not a dependency)."""
+    """Use psycopg 3 for bare ``postgresql://`` URLs (psycopg2 is not a dependency), and encode
+    the user info when the password holds an unencoded '@' or ':' (the user info ends at the LAST
+    '@'): parsed as written, part of the password would be taken for the host and shown."""
     if url.startswith("postgresql://") or url.startswith("postgres://"):
-        return "postgresql+psycopg://" + url.split("://", 1)[1]
+        url = "postgresql+psycopg://" + url.split("://", 1)[1]
+    scheme, sep, rest = url.partition("://")
+    userinfo, at, hostpart = rest.rpartition("@")
+    if sep and at and ("@" in userinfo or userinfo.count(":") > 1):
+        from urllib.parse import quote, unquote
+
+        user, _, password = userinfo.partition(":")
+        url = f"{scheme}://{quote(unquote(user), safe='')}:{quote(unquote(password), safe='')}@{hostpart}"
     return url
 
 

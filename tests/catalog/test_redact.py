@@ -46,3 +46,26 @@ def test_a_dagster_database_name_is_quoted_not_pasted(monkeypatch):
         with admin.connect() as conn:
             conn.execute(sa.text(f"DROP DATABASE IF EXISTS {conn.dialect.identifier_preparer.quote_identifier(name)}"))
         admin.dispose()
+
+
+def test_a_raw_at_in_the_password_never_reaches_the_host_part():
+    from e3.catalog.db import normalize_url
+    from sqlalchemy.engine import make_url
+
+    url = normalize_url("postgresql://u:p@ss@127.0.0.1:1/db")
+    parsed = make_url(url)
+    assert parsed.password == "p@ss" and parsed.host == "127.0.0.1" and parsed.port == 1
+    assert normalize_url("postgresql://u:p%40ss@h/db") == "postgresql+psycopg://u:p%40ss@h/db"  # already encoded
+
+
+def test_the_cannot_connect_message_shows_no_piece_of_the_password():
+    import pytest
+
+    from e3.catalog.db import check_connection, make_engine
+    from e3.errors import CatalogUnavailable
+
+    engine = make_engine("postgresql://u:p@ss@127.0.0.1:1/db")
+    with pytest.raises(CatalogUnavailable) as info:
+        check_connection(engine)
+    msg = str(info.value)
+    assert "p@ss" not in msg and "ss@" not in msg and "u:***@127.0.0.1:1/db" in msg
