@@ -21,6 +21,8 @@ def inspect_command(path: Path, as_json: bool, with_text: bool, with_ledger: boo
     from e3.books.parse import parse_book
     from e3.errors import E3Error
 
+    if path.is_dir():
+        raise E3Error(f"{path}: is a folder, not a book: give one file (EPUB, PDF, TXT, HTML...)")
     if not path.is_file():
         raise E3Error(f"{path}: no such file")
     book = parse_book(path)

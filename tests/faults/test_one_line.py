@@ -77,6 +77,7 @@ def test_a_folder_given_as_a_book(e3_env):
     folder = e3_env / "books"
     folder.mkdir()
     assert f"{folder}: is a folder, not a book" in _run("add", str(folder))
+    assert f"{folder}: is a folder, not a book" in _run("inspect", str(folder))
 
 
 def test_a_pdf_of_2000_blank_pages(e3_env):
