@@ -3,9 +3,7 @@
 from e3_assets.narration.assets import audio_chunks, audiobook_m4b, subtitles
 from e3_assets.narration.asset_checks import checks as _m4b_checks
 from e3_assets.narration.listen_checks import checks as _listen_checks
-from e3_resources.asr import ASRResource
 
 checks = [*_m4b_checks, *_listen_checks]
-resources = {"asr": ASRResource()}
 
 assets = [audio_chunks, audiobook_m4b, subtitles]
