@@ -180,7 +180,9 @@ class Recognizer:
         lang = (language or self.language or "en").split("-")[0].lower()
         segments, _ = self.model.transcribe(audio, language=lang, beam_size=self.beam_size,
                                             word_timestamps=True, condition_on_previous_text=False,
-                                            vad_filter=False)
+                                            # greedy at temperature 0 only: the fallback samples at
+                                            # higher temperatures, so one chunk could pass or fail by chance
+                                            temperature=0.0, vad_filter=False)
         words: list[HeardWord] = []
         texts: list[str] = []
         for seg in segments:

@@ -50,7 +50,7 @@ def test_book_becomes_a_chaptered_tagged_m4b_with_subtitles(e3_env, tiny_book):
         assert result.success
         evaluations = result.get_asset_check_evaluations()
         # four m4b/subtitle checks and the listen-back narration_check
-        assert len(evaluations) == 5 and all(e.passed for e in evaluations), [(e.check_name, e.passed, e.metadata) for e in evaluations]
+        assert len(evaluations) == 5 and all(e.passed for e in evaluations), [(e.check_name, e.passed, e.metadata) for e in evaluations if not e.passed]
         m4b_meta = _metadata(result, "audiobook_m4b")
         assert m4b_meta["chapters"] == 2 and abs(m4b_meta["loudness_lufs"] + 18) <= 1.0
 
