@@ -354,6 +354,9 @@ def _edit_ops(ref: Sequence[str], hyp: Sequence[str]) -> list[tuple[str, int | N
     return ops[::-1]
 
 
+MIN_ERRORS = 3  # fewer wrong words than this never flag a chunk, whatever its WER
+
+
 def wer(ref: Sequence[str], hyp: Sequence[str]) -> float:
     """Word error rate of ``hyp`` against ``ref`` (already normalized word lists)."""
     if not ref:
@@ -624,7 +627,10 @@ def check_book(recognizer: Recognizer, paths, *, fraction: float = 0.1, full: bo
     def q(p: float) -> float:
         return wers[min(len(wers) - 1, int(p * len(wers)))] if wers else 0.0
 
-    flagged = [r for r in results if r["wer"] > threshold]
+    # A short chunk misheard by a homophone and a slip ("Nine lats stood along the key") is 33%
+    # WER: the recognizer's own slips must not fail a book, so a chunk is flagged only with
+    # MIN_ERRORS wrong words or more.
+    flagged = [r for r in results if r["wer"] > threshold and r["errors"] >= MIN_ERRORS]
     worst = sorted(results, key=lambda r: -r["wer"])[:5]
     return {
         "passed": not flagged, "language": language, "threshold": threshold,
