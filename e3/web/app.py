@@ -682,7 +682,71 @@ def create_app(settings: WebSettings | None = None, *, engine: sa.Engine | None 
         check_csrf(request, None)
         return {"deleted": delete_merge(job_id)}
 
+    # --- channel videos (superusers): the finished ones, with their thumbnails -----------------
+
+    def video_listing(page: int, per_page: int) -> dict:
+        from e3.catalog.models import VideoJob
+        from e3.studio import video_job_partition_key
+        from sqlalchemy.orm import Session
+
+        done = VideoJob.status.in_(("ready_for_export", "completed"))
+        with Session(ctx.engine) as s:
+            total = s.scalar(sa.select(sa.func.count()).select_from(VideoJob).where(done)) or 0
+            jobs = s.scalars(sa.select(VideoJob).where(done).order_by(VideoJob.created_at.desc())
+                             .limit(per_page).offset((page - 1) * per_page)).all()
+            items = []
+            for job in jobs:
+                key = video_job_partition_key(job.id)
+                thumb = _video_thumbnail(job)
+                items.append({"key": key, "status": job.status, "mood": job.mood_keywords,
+                              "minutes": job.target_duration_minutes,
+                              "created_at": job.created_at.isoformat() if job.created_at else None,
+                              "thumbnail_url": f"/api/videos/{key}/thumbnail" if thumb else None})
+        return {"items": items, "page": page, "per_page": per_page, "total": total,
+                "pages": max(1, math.ceil(total / per_page))}
+
+    def video_job(key: str):
+        from e3.studio import StudioError, job_by_key
+        from sqlalchemy.orm import Session
+
+        with Session(ctx.engine) as s:
+            try:
+                job = job_by_key(s, key)
+            except StudioError:
+                raise _not_found() from None
+            if job.status not in ("ready_for_export", "completed"):
+                raise _not_found()
+            s.expunge(job)
+            return job
+
+    @app.get("/videos", include_in_schema=False)
+    def videos_page(request: Request, page: PageQ = 1):
+        need_superuser(request)
+        return render(request, "videos.html", listing=video_listing(page, settings.page_size))
+
+    @app.get("/api/videos", tags=["videos"], summary="Finished channel videos, newest first, with thumbnails")
+    def api_videos(request: Request, page: PageQ = 1, per_page: PerPageQ = None):
+        need_superuser(request)
+        return video_listing(page, per_page or settings.page_size)
+
+    @app.get("/api/videos/{key}/thumbnail", tags=["videos"], response_class=FileResponse,
+             summary="A finished channel video's 1280x720 YouTube thumbnail")
+    def api_video_thumbnail(request: Request, key: str):
+        need_superuser(request)
+        thumb = _video_thumbnail(video_job(key))
+        if thumb is None:
+            raise _not_found()
+        return FileResponse(thumb, media_type="image/jpeg")
+
     return app
+
+
+def _video_thumbnail(job) -> Path | None:
+    """The export package's thumbnail of a channel video job, if it was made."""
+    if not job.output_directory:
+        return None
+    thumb = Path(job.output_directory) / "export" / "thumbnail.jpg"
+    return thumb if thumb.is_file() else None
 
 
 def _roots() -> list[str]:

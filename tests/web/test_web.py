@@ -600,3 +600,32 @@ def test_a_merge_created_over_http_really_runs_in_its_child_process(web):
     out = root.get(shown["output_url"], headers={"Range": "bytes=0-11"})
     assert out.status_code == 206 and out.content[4:8] == b"ftyp"
     assert "completed" in root.get(f"/merges/{job_id}").text
+
+
+def test_finished_channel_videos_show_their_thumbnail_to_superusers_only(web):
+    from PIL import Image as PILImage
+
+    from e3.catalog.models import VideoJob
+    from e3.studio import add_channel, new_video_job
+
+    add_channel(web.engine, "Night Library", "Royal Court Ambience")
+    job = new_video_job(web.engine, web.foundry.root, "Night Library", 60, "calm, candlelit")
+    planned = new_video_job(web.engine, web.foundry.root, "Night Library", 60, "calm, rainy")
+    export = Path(job.output_directory) / "export"
+    export.mkdir(parents=True)
+    PILImage.new("RGB", (1280, 720), (40, 60, 90)).save(export / "thumbnail.jpg")
+    with Session(web.engine) as s, s.begin():
+        s.execute(sa.update(VideoJob).where(VideoJob.id == job.id).values(status="ready_for_export"))
+    root = signed_in(web.app, "root")
+    listing = root.get("/api/videos").json()
+    assert [v["status"] for v in listing["items"]] == ["ready_for_export"] and listing["total"] == 1
+    item = listing["items"][0]
+    thumb = root.get(item["thumbnail_url"])
+    assert thumb.status_code == 200 and thumb.headers["content-type"] == "image/jpeg"
+    page = root.get("/videos")
+    assert page.status_code == 200 and f'src="{item["thumbnail_url"]}"' in page.text
+    from e3.catalog.models import video_job_partition_key
+
+    assert root.get(f"/api/videos/{video_job_partition_key(planned.id)}/thumbnail").status_code == 404
+    alice = signed_in(web.app, "alice")
+    assert alice.get("/api/videos").status_code == 404 and alice.get(item["thumbnail_url"]).status_code == 404
