@@ -241,6 +241,14 @@ def set_thumbnail(client: httpx.Client, token: str, video_id: str, image: Path, 
                                             f"{service_message(r)}"))
 
 
+def channel_connected(engine: sa.Engine, key: str) -> bool:
+    """Whether video job KEY's channel has a stored (encrypted) YouTube refresh token."""
+    from e3 import studio
+
+    with Session(engine) as s:
+        return bool(studio.job_by_key(s, key).channel.youtube_refresh_token)
+
+
 def upload_job(engine: sa.Engine, key: str, *, transport: httpx.BaseTransport | None = None,
                log: Callable[[str], None] = print, sleep: Callable[[float], None] = time.sleep,
                chunk: int = CHUNK) -> str:

@@ -599,4 +599,32 @@ def export_package(context: dg.AssetExecutionContext, catalog: CatalogResource) 
     )
 
 
-channel_assets = [video_plan, music_tracks, background_images, channel_video, export_package]
+# ------------------------------------------------------------------------------------- upload
+
+@dg.asset(
+    partitions_def=video_jobs_partitions,
+    deps=[export_package],
+    group_name="channel",
+    kinds={"youtube"},
+    retry_policy=TRANSIENT_RETRY,
+    description="Uploads the export package to YouTube (resumable; privacy from upload_strategy and "
+                "scheduled_time) when the channel is connected (`e3 channel connect`), storing "
+                "youtube_video_id and moving the job to completed; otherwise does nothing and says so.",
+)
+def youtube_upload(context: dg.AssetExecutionContext, catalog: CatalogResource) -> dg.MaterializeResult:
+    from e3.video.youtube_upload import channel_connected, upload_job
+
+    key = context.partition_key
+    if not channel_connected(catalog.engine, key):
+        context.log.info(f"{key}: the channel is not connected to YouTube; the job stays ready_for_export")
+        return dg.MaterializeResult(metadata={"uploaded": False,
+                                              "reason": "channel not connected (`e3 channel connect NAME`)"})
+    try:
+        video_id = upload_job(catalog.engine, key, log=lambda m: context.log.info(m))
+    except E3Error as exc:
+        raise dg.Failure(description=f"{key}: {exc}", allow_retries=False) from exc
+    return dg.MaterializeResult(metadata={"uploaded": True, "youtube_video_id": video_id,
+                                          "url": dg.MetadataValue.url(f"https://youtu.be/{video_id}")})
+
+
+channel_assets = [video_plan, music_tracks, background_images, channel_video, export_package, youtube_upload]

@@ -165,3 +165,29 @@ def test_upload_needs_a_connected_channel_and_an_exported_job(setup):
     with pytest.raises(yu.UploadError, match="not connected"):
         yu.upload_job(engine, key)
     assert studio.load_job(engine, key).status == "ready_for_export"
+
+
+def test_the_youtube_upload_asset_uploads_only_for_a_connected_channel(setup, monkeypatch, tmp_path):
+    import dagster as dg
+
+    from e3_assets.definitions import defs
+    from e3_assets.video.channel import youtube_upload
+
+    engine, key = setup
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions("video_jobs", [key])
+        skipped = dg.materialize([youtube_upload], partition_key=key, instance=instance, resources=defs.resources)
+        meta = skipped.asset_materializations_for_node("youtube_upload")[0].metadata
+        assert meta["uploaded"].value is False and studio.load_job(engine, key).status == "ready_for_export"
+        yu.store_refresh_token(engine, "Royal", REFRESH)
+        fake = FakeYouTube(drop_after=None)  # a connection that holds
+        monkeypatch.setenv("E3_YOUTUBE_BASE_URL", fake.url)
+        monkeypatch.setenv("E3_YOUTUBE_TOKEN_URL", f"{fake.url}/token")
+        try:
+            done = dg.materialize([youtube_upload], partition_key=key, instance=instance, resources=defs.resources)
+        finally:
+            fake.close()
+    meta = done.asset_materializations_for_node("youtube_upload")[0].metadata
+    assert meta["uploaded"].value is True and meta["youtube_video_id"].value == "vid-123"
+    job = studio.load_job(engine, key)
+    assert job.status == "completed" and job.youtube_video_id == "vid-123"
