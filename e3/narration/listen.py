@@ -370,19 +370,10 @@ def wer(ref: Sequence[str], hyp: Sequence[str]) -> float:
 # --------------------------------------------------------------------------------------------
 
 def _display_tokens(text: str) -> list[str]:
-    """Written words of a text; a token without letters or digits joins its neighbour."""
-    tokens: list[str] = []
-    lead = ""
-    for tok in text.split():
-        if not any(ch.isalnum() for ch in tok):
-            if tokens:
-                tokens[-1] += " " + tok
-            else:
-                lead += tok + " "
-        else:
-            tokens.append(lead + tok)
-            lead = ""
-    return tokens
+    """Written words of a text (as the voice's word timings name them)."""
+    from e3.narration.tts import written_tokens
+
+    return written_tokens(text)
 
 
 def align_words(text: str, heard: Sequence[HeardWord], language: str = "en",

@@ -133,6 +133,23 @@ def _sentences_to_voice(text: str, sentences: list[str] | None, language: str) -
     return [" ".join(x.split()) for x in sentences]
 
 
+def written_tokens(text: str) -> list[str]:
+    """The written words of ``text``; a token without letters or digits (a dash, a quote) joins its
+    neighbour, so every token is something a voice says."""
+    tokens: list[str] = []
+    lead = ""
+    for tok in text.split():
+        if not any(ch.isalnum() for ch in tok):
+            if tokens:
+                tokens[-1] += " " + tok
+            else:
+                lead += tok + " "
+        else:
+            tokens.append(lead + tok)
+            lead = ""
+    return tokens
+
+
 def _silence(seconds: float, rate: int) -> np.ndarray:
     return np.zeros(max(0, int(round(seconds * rate))), dtype=np.int16)
 
@@ -517,17 +534,7 @@ class PiperBackend:
         pending = _pending_span_phonemes()
         queued = list(pending)
         pending.clear()
-        tokens: list[str] = []
-        lead = ""
-        for tok in sentence.split():
-            if not any(ch.isalnum() for ch in tok):  # a dash or quote belongs to its neighbour
-                if tokens:
-                    tokens[-1] += " " + tok
-                else:
-                    lead += tok + " "
-            else:
-                tokens.append(lead + tok)
-                lead = ""
+        tokens = written_tokens(sentence)
         if not tokens:
             return []
         spans = spans or []
