@@ -26,6 +26,7 @@ from pathlib import Path
 
 from e3.errors import E3Error
 from e3.fsutil import atomic_path, atomic_write_json, sha256_file, sha256_text
+from e3.media.loudness import YOUTUBE
 
 MAX_HOLD_S = 180.0  # longest still where there is another picture to change to
 MIN_SLIDE_S = 1.0  # shorter picture spans are merged into their neighbours
@@ -181,7 +182,7 @@ def clip_timeline(stills: list[Still], start: float, end: float, min_slide: floa
 # Rendering the book video (the book_video asset calls make_book_videos)
 
 RATE = 48000
-YOUTUBE_LUFS = -14.0
+YOUTUBE_LUFS = YOUTUBE[0]  # the loudness module's YouTube target
 
 
 class BookVideoError(E3Error):

@@ -27,7 +27,8 @@ from e3.catalog.models import AudioTrack, Image, RenderTask, VideoJob
 from e3.errors import E3Error
 from e3.fsutil import atomic_path, remove_stale_parts, sha256_text
 from e3.media.thumbs import thumbnails_markdown
-from e3.studio import CROSSFADE_SECONDS as AUDIO_CROSSFADE_S  # scaled with E3_VIDEO_SECONDS_PER_MINUTE
+from e3.studio import CROSSFADE_SECONDS as AUDIO_CROSSFADE_S
+from e3.video.book import YOUTUBE_LUFS  # one YouTube target for every video  # scaled with E3_VIDEO_SECONDS_PER_MINUTE
 from e3_assets.common import TRANSIENT_RETRY, human_duration, human_size
 from e3_assets.partitions import video_jobs_partitions
 from e3_resources.catalog import CatalogResource
@@ -36,7 +37,6 @@ from e3_resources.ffmpeg import FFmpegResource
 from e3_resources.foundry import FoundryResource
 from e3_resources.llm import LLMResource
 
-YOUTUBE_LUFS = -14.0
 PICTURE_CROSSFADE_S = 1.0
 MUSIC_WORKFLOW = "ace_step_music"
 RENDER_SIDECAR = "video.json"

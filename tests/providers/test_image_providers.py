@@ -13,17 +13,10 @@ from e3.pictures.generate import ImageRequest
 from e3.providers import Limits
 from e3.providers.http import ProviderError
 from e3.providers.images import Gemini, Leonardo, generate_images, image_record
-from tests.providers.fakes import Fake, png_bytes
+from tests.providers.fakes import png_bytes
 
 KEY = "leo-secret-key-987654321"
 LIM = Limits(timeout=5, poll_timeout=0.5, retries=2, poll_interval=0.01)
-
-
-@pytest.fixture
-def fake():
-    f = Fake()
-    yield f
-    f.close()
 
 
 def request(tmp_path: Path, i: int = 1) -> ImageRequest:

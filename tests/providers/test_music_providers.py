@@ -10,17 +10,10 @@ from e3.media.ffmpeg import probe_duration
 from e3.providers import Limits
 from e3.providers.http import ProviderError
 from e3.providers.music import Beatoven, Mubert, generate_tracks, make_track, track_record
-from tests.providers.fakes import Fake, wav_bytes
+from tests.providers.fakes import wav_bytes
 
 KEY = "bt-secret-key-0123456789"
 LIM = Limits(timeout=5, poll_timeout=0.5, retries=2, poll_interval=0.01)
-
-
-@pytest.fixture
-def fake():
-    f = Fake()
-    yield f
-    f.close()
 
 
 @pytest.fixture
