@@ -58,7 +58,10 @@ def test_sign_in_upload_watch_listen_download_and_delete_in_chromium(e3_env, tmp
     chromium, chromedriver = _browser_tools()
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
+    from selenium.common.exceptions import TimeoutException, WebDriverException
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
 
     from e3.catalog.service import init_catalog
     from e3.config import load_settings
@@ -105,6 +108,12 @@ def test_sign_in_upload_watch_listen_download_and_delete_in_chromium(e3_env, tmp
             pytest.skip(msg)
         driver.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)})
 
+        def wait_for_url(pattern: str) -> None:
+            try:
+                WebDriverWait(driver, 60).until(expected_conditions.url_matches(pattern))
+            except TimeoutException:
+                pytest.fail(f"the page stayed at {driver.current_url}:\n{driver.page_source[:2000]}\n{_tail(server_log)}")
+
         def shot(name: str) -> Path:
             path = shots / f"{name}.png"
             driver.save_screenshot(str(path))
@@ -117,23 +126,26 @@ def test_sign_in_upload_watch_listen_download_and_delete_in_chromium(e3_env, tmp
         driver.find_element(By.ID, "password").send_keys(PASSWORD)
         shot("1-signin")
         driver.find_element(By.ID, "signin").click()
-        assert driver.current_url.endswith("/audiobooks"), driver.page_source[:2000]
+        wait_for_url(r".*/audiobooks$")
         shot("2-audiobooks-empty")
 
         # Upload the PDF: the browser lands on the audiobook's page.
         driver.find_element(By.ID, "file").send_keys(str(pdf))
         driver.find_element(By.ID, "upload").click()
+        # The click returns before a slow machine answers the POST: wait for the redirect.
+        wait_for_url(r".*/audiobooks/[0-9a-f-]{36}/?$")
         audiobook_id = uuid.UUID(driver.current_url.rstrip("/").rsplit("/", 1)[1])
         shot("3-uploaded")
 
         # Watch the progress move to 100 (the daemon's uploads_sensor runs the pipeline).
         seen, deadline, progress_shot = [], time.monotonic() + 600, False
         while True:
-            status = driver.find_element(By.ID, "status").text
             try:
+                status = driver.find_element(By.ID, "status").text
                 value = int(driver.find_element(By.ID, "progress-text").text)
-            except (ValueError, Exception):  # noqa: BLE001 - the page is reloading
-                value = seen[-1] if seen else 0
+            except (ValueError, WebDriverException):  # the page is reloading
+                time.sleep(0.5)
+                continue
             if not seen or value != seen[-1]:
                 seen.append(value)
             if status == "processing" and 0 < value < 100 and not progress_shot:
@@ -186,6 +198,7 @@ def test_sign_in_upload_watch_listen_download_and_delete_in_chromium(e3_env, tmp
 
         # Delete it: the row, its jobs and its files go.
         driver.find_element(By.ID, "delete").click()
+        WebDriverWait(driver, 60).until(lambda d: d.find_elements(By.ID, "deleted"))
         assert driver.find_elements(By.ID, "deleted") and str(audiobook_id) not in driver.page_source
         shot("6-deleted")
         assert not m4b.exists() and not (load_settings().foundry / "_uploads" / str(audiobook_id)).exists()
