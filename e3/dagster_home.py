@@ -12,7 +12,8 @@ import os
 import re
 from pathlib import Path
 
-from e3.config import Settings, getenv
+from e3.config import Settings
+from e3.config import settings as current_settings
 from e3.errors import ConfigError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -27,20 +28,11 @@ telemetry:
   enabled: false
 """
 
-PG_DEFAULTS = {
-    "E3_DAGSTER_PG_HOST": "127.0.0.1",
-    "E3_DAGSTER_PG_PORT": "5432",
-    "E3_DAGSTER_PG_USER": "postgres",
-    "E3_DAGSTER_PG_PASSWORD": "",
-    "E3_DAGSTER_PG_DB": "dagster",
-}
+PG_SETTINGS = ("host", "port", "user", "password", "db")  # E3_DAGSTER_PG_*, read by dagster.postgres.yaml
 
 
 def storage_kind() -> str:
-    kind = (getenv("E3_DAGSTER_STORAGE", "sqlite") or "sqlite").lower()
-    if kind not in ("sqlite", "postgres"):
-        raise ConfigError(f"E3_DAGSTER_STORAGE must be sqlite or postgres, not {kind!r}")
-    return kind
+    return current_settings().dagster_storage
 
 
 def instance_yaml_text(kind: str) -> str:
@@ -69,9 +61,13 @@ def ensure_dagster_home(settings: Settings) -> Path:
             f"(e3 writes a new one) or edit its storage section yourself"
         )
     if kind == "postgres":
-        for name, value in PG_DEFAULTS.items():
-            os.environ.setdefault(name, getenv(name, value) or value)
-        _ensure_pg_database()
+        chosen = current_settings()
+        # dagster.postgres.yaml reads these variables itself: give it E3's defaults.
+        for name in PG_SETTINGS:
+            value = getattr(chosen, f"dagster_pg_{name}")
+            os.environ.setdefault(f"E3_DAGSTER_PG_{name.upper()}",
+                                  str(value.get_secret_value() if name == "password" else value))
+        _ensure_pg_database(chosen)
     if written != kind:  # no file yet, or one e3 wrote for the other storage
         _write_instance_yaml(yaml_path, kind)
     return home
@@ -118,22 +114,18 @@ def yaml_storage_kind(text: str) -> str:
     return "postgres" if "postgres" in repr([s for s in sections if s]).lower() else "sqlite"
 
 
-def _ensure_pg_database() -> None:
+def _ensure_pg_database(chosen: Settings | None = None) -> None:
     """Create the Dagster storage database on first use."""
     import sqlalchemy as sa
 
     from e3.catalog.db import make_engine
 
-    env = os.environ
-    db = env["E3_DAGSTER_PG_DB"]
+    chosen = chosen or current_settings()
+    db = chosen.dagster_pg_db
     # URL.create escapes every part: a password with '@' or '/' stays a password.
-    try:
-        port = int(env["E3_DAGSTER_PG_PORT"])
-    except ValueError:
-        raise ConfigError(f"E3_DAGSTER_PG_PORT must be a port number, not {env['E3_DAGSTER_PG_PORT']!r}") from None
-    url = sa.URL.create("postgresql+psycopg", username=env["E3_DAGSTER_PG_USER"],
-                        password=env["E3_DAGSTER_PG_PASSWORD"] or None, host=env["E3_DAGSTER_PG_HOST"],
-                        port=port, database="postgres")
+    url = sa.URL.create("postgresql+psycopg", username=chosen.dagster_pg_user,
+                        password=chosen.dagster_pg_password.get_secret_value() or None, host=chosen.dagster_pg_host,
+                        port=chosen.dagster_pg_port, database="postgres")
     engine = make_engine(url.render_as_string(hide_password=False), isolation_level="AUTOCOMMIT")
     try:
         conn = engine.connect()

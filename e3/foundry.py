@@ -24,6 +24,7 @@ Folders that start with ``_`` are E3's own; book ids are ``[a-z0-9-]`` so they n
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from dataclasses import dataclass
@@ -55,6 +56,17 @@ def slugify(text: str, max_len: int = 48) -> str:
     slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
     slug = slug[:max_len].strip("-")
     return slug or "book"
+
+
+class MissingUpstream(E3Error):
+    """A file an earlier step writes is not there yet."""
+
+
+def read_json(path: Path, what: str) -> dict:
+    """The JSON document one step wrote for another; a clear error when it is missing."""
+    if not path.is_file():
+        raise MissingUpstream(f"{what} not found at {path}; materialize the upstream asset first")
+    return json.loads(path.read_text(encoding="utf-8"))
 
 
 @dataclass(frozen=True)
@@ -120,6 +132,17 @@ class BookPaths:
     def image_prompts(self) -> Path:
         """The scene prompts (image_prompts -> illustrations, book_video, `e3 images prompts`)."""
         return self.images / "prompts.json"
+
+    def srt(self, book_id: str) -> Path:
+        """Sentence-level subtitles (subtitles -> book_video, the web app, checks)."""
+        return self.subtitles / f"{book_id}.srt"
+
+    def vtt(self, book_id: str) -> Path:
+        return self.subtitles / f"{book_id}.vtt"
+
+    def words_vtt(self, book_id: str) -> Path:
+        """Word-level WebVTT, when word times are known."""
+        return self.subtitles / f"{book_id}.words.vtt"
 
     def m4b(self, book_id: str) -> Path:
         return self.combined / f"{book_id}.m4b"

@@ -5,7 +5,7 @@ Used by ``e3 add``, the inbox sensor and the ``book_source`` asset. No Dagster h
 
 from __future__ import annotations
 
-import os
+
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,7 +47,9 @@ def classify(spec: str) -> Source:
 
 
 def gutenberg_base_url() -> str:
-    return os.environ.get("E3_GUTENBERG_URL", DEFAULT_GUTENBERG_URL).rstrip("/")
+    from e3.config import settings
+
+    return settings().gutenberg_url.rstrip("/")
 
 
 def resolve_to_local_file(spec: str, cache_dir: Path) -> Path:

@@ -5,7 +5,7 @@ under its own background picture. A job moves through
 
     planned -> generating_music -> generating_image -> rendering -> ready_for_export -> completed
 
-or ends ``failed`` with ``error_message``. The Dagster assets in ``e3_assets.video`` move it
+or ends ``failed`` with ``error_message``. The Dagster assets in ``e3_assets.studio`` move it
 through the middle; ``e3 video new`` creates it and ``e3 video complete`` finishes it.
 
 Scale for tests and small machines (real minutes and 1920x1080 by default):
@@ -29,14 +29,14 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from e3.catalog.models import VIDEO_JOB_STATUSES, Channel, VideoJob, video_job_partition_key
-from e3.config import getenv
+from e3.config import settings
 from e3.errors import E3Error
 
 TRACKS = 20
 MIN_MINUTES, MAX_MINUTES = 60, 90
 TRACK_MIN_MINUTES, TRACK_MAX_MINUTES = 3.0, 4.5
 # The audio crossfade between tracks, in real seconds (scaled with E3_VIDEO_SECONDS_PER_MINUTE);
-# e3_assets.video.channel.AUDIO_CROSSFADE_S must be the same (tests/pipeline/test_studio.py checks).
+# e3.video.channel renders with it (tests/pipeline/test_studio.py checks).
 CROSSFADE_SECONDS = 2.0
 DEFAULT_MOOD = "calm, warm, ambient"
 DEFAULT_MINUTES = 60
@@ -73,15 +73,9 @@ def parse_size(text: str) -> tuple[int, int]:
 
 def studio_scale() -> StudioScale:
     """The scale from ``E3_VIDEO_SECONDS_PER_MINUTE`` and ``E3_VIDEO_SIZE`` (see the module docstring)."""
-    raw = getenv("E3_VIDEO_SECONDS_PER_MINUTE", "60") or "60"
-    try:
-        spm = float(raw)
-    except ValueError:
-        raise StudioError(f"E3_VIDEO_SECONDS_PER_MINUTE must be a number, not {raw!r}") from None
-    if not 0 < spm <= 60:
-        raise StudioError(f"E3_VIDEO_SECONDS_PER_MINUTE must be in (0, 60], not {raw!r}")
-    w, h = parse_size(getenv("E3_VIDEO_SIZE", "1920x1080") or "1920x1080")
-    return StudioScale(spm, w, h)
+    chosen = settings()
+    w, h = parse_size(chosen.video_size)
+    return StudioScale(chosen.video_seconds_per_minute, w, h)
 
 
 # ------------------------------------------------------------------------------------- durations

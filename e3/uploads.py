@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 import shutil
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -117,11 +118,7 @@ def create_upload(engine: sa.Engine, foundry: Foundry, path: Path | str, email: 
     if source.suffix.lower() not in UPLOAD_SUFFIXES:
         raise UploadError(f"{source.name}: E3 turns PDF, EPUB, HTML and plain-text books into audiobooks, "
                           f"not {source.suffix or 'files without an extension'}")
-    size = source.stat().st_size
-    if size == 0:
-        raise UploadError(f"{source.name}: the file is empty")
-    if size > MAX_FILE_SIZE:
-        raise UploadError(f"{source.name}: {size} bytes is more than an upload may hold ({MAX_FILE_SIZE})")
+    size = _checked_size(source.name, source)
     with Session(engine) as s:
         user = find_user(s, email)
         if user is None:
@@ -134,16 +131,32 @@ def create_upload(engine: sa.Engine, foundry: Foundry, path: Path | str, email: 
     stored = folder / source.name
     with atomic_path(stored) as tmp:
         shutil.copyfile(source, tmp)
+    return _register(engine, audiobook_id, user_id, stored, source.name, size, lambda: _title_of(stored))
+
+
+def _checked_size(name: str, path: Path) -> int:
+    size = path.stat().st_size
+    if size == 0:
+        raise UploadError(f"{name}: the file is empty")
+    if size > MAX_FILE_SIZE:
+        raise UploadError(f"{name}: {size} bytes is more than an upload may hold ({MAX_FILE_SIZE})")
+    return size
+
+
+def _register(engine: sa.Engine, audiobook_id: uuid.UUID, user_id: uuid.UUID, stored: Path, original_name: str,
+              size: int, title: Callable[[], str]) -> Audiobook:
+    """Insert the stored upload's audiobook (pending) and its queued conversion job; no stored file
+    survives without its row."""
     try:
-        audiobook = Audiobook(id=audiobook_id, user_id=user_id, title=_title_of(stored),
-                              original_file_name=source.name[:500], file_size=size, pdf_path=str(stored),
+        audiobook = Audiobook(id=audiobook_id, user_id=user_id, title=title(),
+                              original_file_name=original_name[:500], file_size=size, pdf_path=str(stored),
                               status="pending")
         with Session(engine, expire_on_commit=False) as s, s.begin():
             s.add(audiobook)
             s.flush()
             s.add(ConversionJob(audiobook_id=audiobook_id, status="queued", progress=0))
     except BaseException:
-        shutil.rmtree(folder, ignore_errors=True)  # no stored file without its row
+        shutil.rmtree(stored.parent, ignore_errors=True)
         raise
     return audiobook
 
@@ -333,31 +346,18 @@ def store_upload(engine: sa.Engine, foundry: Foundry, user_id: uuid.UUID, receiv
                  book_type: str) -> Audiobook:
     """Move a received file to ``_uploads/<id>/book.<ext>`` (E3's name, never the uploaded one) and
     insert the audiobook (pending) and its queued job; ``original_name`` is kept for display."""
-    size = received.stat().st_size
-    if size == 0:
-        raise UploadError(f"{original_name}: the file is empty")
-    if size > MAX_FILE_SIZE:
-        raise UploadError(f"{original_name}: {size} bytes is more than an upload may hold ({MAX_FILE_SIZE})")
+    size = _checked_size(original_name, received)
     audiobook_id = uuid.uuid4()
     folder = foundry.uploads / str(audiobook_id)
     folder.mkdir(parents=True, exist_ok=True)
     stored = folder / f"book{BOOK_TYPES[book_type]}"
     shutil.move(str(received), stored)
-    try:
-        title = _title_of(stored)
-        if title == stored.stem:
-            title = Path(original_name).stem[:500] or title
-        audiobook = Audiobook(id=audiobook_id, user_id=user_id, title=title,
-                              original_file_name=original_name[:500], file_size=size, pdf_path=str(stored),
-                              status="pending")
-        with Session(engine, expire_on_commit=False) as s, s.begin():
-            s.add(audiobook)
-            s.flush()
-            s.add(ConversionJob(audiobook_id=audiobook_id, status="queued", progress=0))
-    except BaseException:
-        shutil.rmtree(folder, ignore_errors=True)
-        raise
-    return audiobook
+
+    def title() -> str:
+        parsed = _title_of(stored)
+        return Path(original_name).stem[:500] or parsed if parsed == stored.stem else parsed
+
+    return _register(engine, audiobook_id, user_id, stored, original_name, size, title)
 
 
 def _view(a: Audiobook) -> UploadView:

@@ -17,6 +17,53 @@ from e3_resources.catalog import CatalogResource
 TRANSIENT_RETRY = dg.RetryPolicy(max_retries=2, delay=2, backoff=dg.Backoff.EXPONENTIAL)
 
 
+def _domain_asset(partitions_def, *, group_name: str, **kwargs):
+    """``dg.asset`` with what every E3 asset shares: its partitions, the transient retry policy,
+    and its domain as group, owner and tag (the UI filters by each)."""
+    kwargs.setdefault("retry_policy", TRANSIENT_RETRY)
+    return dg.asset(partitions_def=partitions_def, group_name=group_name, owners=[f"team:e3-{group_name}"],
+                    tags={"e3/domain": group_name}, **kwargs)
+
+
+def checked_book(context) -> str:
+    """The book a check runs on: the run's partition. Dagster 1.13's Checks tab "Execute all"
+    launches checks without one, and Dagster itself then fails recording any result for a
+    partitioned asset; stop first with a line that says what works."""
+    if not context.op_execution_context.has_partition_key:
+        raise dg.Failure("checks run per book: materialize the book's partition of "
+                         f"{context.check_specs[0].asset_key.to_user_string()} (its checks run after it; an "
+                         "unchanged m4b is reused), or run `e3 check BOOK_ID` / `e3 produce BOOK_ID`",
+                         allow_retries=False)
+    return context.partition_key
+
+
+def running_sensor(name: str, job, description: str):
+    """A sensor that is on from the start (every E3 sensor is) and ticks every 30 s."""
+    return dg.sensor(name=name, job=job, minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.RUNNING,
+                     description=description)
+
+
+def book_asset(**kwargs):
+    """An asset partitioned by book."""
+    from e3_assets.partitions import books_partitions
+
+    return _domain_asset(books_partitions, **kwargs)
+
+
+def video_job_asset(**kwargs):
+    """An asset partitioned by the studio's video job."""
+    from e3_assets.partitions import video_jobs_partitions
+
+    return _domain_asset(video_jobs_partitions, **kwargs)
+
+
+def merge_asset(**kwargs):
+    """An asset partitioned by merge job."""
+    from e3_assets.partitions import merges_partitions
+
+    return _domain_asset(merges_partitions, **kwargs)
+
+
 @contextlib.contextmanager
 def catalog_step(catalog: CatalogResource, book_id: str, step: str, *, announce: bool = True) -> Iterator[None]:
     """Mark ``step`` processing; on error mark it failed with the reason and re-raise.
@@ -96,19 +143,52 @@ def _stop_run_on_interrupt(book_id: str):
                      allow_retries=False)
 
 
-def log_every(context, prefix: str, *, seconds: float = 5.0, unit: float = 1.0, unit_name: str = ""):
-    """A ``progress(done, total)`` callback that logs at most every ``seconds`` (and at the end),
-    so a long step shows it is alive without flooding the event log."""
+def every(seconds: float, report):
+    """``report(done, total)`` at most every ``seconds`` (and always at the end): one throttle
+    for catalog counts, progress files and log lines."""
     import time
 
     last = [float("-inf")]
 
-    def progress(done: float, total: float) -> None:
+    def progress(done: float, total: float, *rest) -> None:
         if time.monotonic() - last[0] >= seconds or done >= total:
             last[0] = time.monotonic()
-            context.log.info(f"{prefix} {done / unit:.1f} of {total / unit:.1f} {unit_name}".rstrip())
+            report(done, total, *rest)
 
     return progress
+
+
+def both(*reports):
+    """One ``progress(done, total)`` that feeds several."""
+    def progress(done: float, total: float, *rest) -> None:
+        for report in reports:
+            report(done, total, *rest)
+
+    return progress
+
+
+def log_every(context, prefix: str, *, seconds: float = 5.0, unit: float = 1.0, unit_name: str = ""):
+    """A ``progress(done, total)`` callback that logs at most every ``seconds`` (and at the end),
+    so a long step shows it is alive without flooding the event log."""
+    return every(seconds, lambda done, total, *_: context.log.info(
+        f"{prefix} {done / unit:.1f} of {total / unit:.1f} {unit_name}".rstrip()))
+
+
+def pictures_metadata(folder: Path, results: list, *, size: str, seconds: float, preview: int = 4,
+                      width: int = 160) -> dict:
+    """Run metadata of a pictures step: where, who painted, how many made now or reused, and
+    inline thumbnails (the UI shows ``data:`` images, not ``file://`` links)."""
+    from e3.media.thumbs import thumbnails_markdown
+
+    made = sum(1 for r in results if not r.reused)
+    return {
+        "path": dg.MetadataValue.path(str(folder)),
+        "provider": ", ".join(sorted({r.provider for r in results})) or "none",
+        "images": len(results), "made_now": made, "reused": len(results) - made,
+        "size": size, "wall_seconds": seconds,
+        "preview": dg.MetadataValue.md(thumbnails_markdown([r.path for r in results[:preview]], width=width)
+                                       or "_no pictures_"),
+    }
 
 
 def human_duration(seconds: float) -> str:

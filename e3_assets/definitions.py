@@ -16,12 +16,12 @@ from types import ModuleType
 import dagster as dg
 
 from e3.catalog.status import ASSET_STEPS
-from e3_assets import books, merges, narration, pictures, video
+from e3_assets import books, merges, narration, pictures, studio, uploads, video
 from e3_assets.books.inbox import build_inbox_sensor
 from e3_assets.partitions import books_partitions
 from e3_resources import all_resources
 
-DOMAINS: tuple[ModuleType, ...] = (books, narration, pictures, video, merges)
+DOMAINS: tuple[ModuleType, ...] = (books, narration, pictures, video, studio, merges, uploads)
 
 audiobook_job = dg.define_asset_job(
     "audiobook_job",

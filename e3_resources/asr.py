@@ -11,7 +11,7 @@ from __future__ import annotations
 import dagster as dg
 from pydantic import Field, PrivateAttr
 
-from e3.config import getenv, load_settings
+from e3.config import settings
 
 
 class ASRResource(dg.ConfigurableResource):
@@ -29,13 +29,13 @@ class ASRResource(dg.ConfigurableResource):
         from e3.narration.listen import Recognizer
 
         if self._recognizer is None:
-            threads = self.threads or int(getenv("E3_ASR_THREADS", "0") or 0) or None
-            self._recognizer = Recognizer(self.model or getenv("E3_ASR_MODEL"),
-                                          cache_dir=load_settings().foundry / "_cache" / "asr", threads=threads)
+            chosen = settings(asr_threads=self.threads, asr_model=self.model)
+            self._recognizer = Recognizer(chosen.asr_model, cache_dir=chosen.foundry / "_cache" / "asr",
+                                          threads=chosen.asr_threads or None)
         return self._recognizer
 
     def sample_fraction(self) -> float:
-        return float(self.sample if self.sample is not None else getenv("E3_ASR_SAMPLE", "0.1"))
+        return settings(asr_sample=self.sample).asr_sample
 
     def wer_threshold(self) -> float:
-        return float(self.max_wer if self.max_wer is not None else getenv("E3_ASR_MAX_WER", "0.25"))
+        return settings(asr_max_wer=self.max_wer).asr_max_wer

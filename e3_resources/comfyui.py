@@ -20,11 +20,7 @@ from collections.abc import Callable, Sequence
 import dagster as dg
 from pydantic import Field
 
-from e3.config import getenv, setting_flag, setting_number
-
-def _number(name: str, value, default: float, cast=float):
-    return setting_number(name, default, cast=cast, low=1 if cast is int else 1e-9, value=value)
-
+from e3.config import settings
 
 class ComfyUIResource(dg.ConfigurableResource):
     """A ComfyUI server and the ``comfyui_jobs`` queue that feeds it."""
@@ -45,18 +41,18 @@ class ComfyUIResource(dg.ConfigurableResource):
     unreachable_backoff: float = Field(default=5.0, description="Pause after a server that cannot be reached.")
 
     def resolved_url(self) -> str | None:
-        return self.url or getenv("E3_COMFYUI_URL")
+        return settings(comfyui_url=self.url).comfyui_url
 
     def uses_external_workers(self) -> bool:
-        return setting_flag("E3_COMFYUI_EXTERNAL_WORKERS", value=self.external_workers)
+        return settings(comfyui_external_workers=self.external_workers).comfyui_external_workers
 
     def resolved_checkpoint(self) -> str | None:
-        return self.checkpoint or getenv("E3_COMFYUI_CHECKPOINT")
+        return settings(comfyui_checkpoint=self.checkpoint).comfyui_checkpoint
 
     def resolved_workflow(self) -> str:
         from e3.pictures.generate import DEFAULT_WORKFLOW
 
-        return self.workflow or getenv("E3_COMFYUI_WORKFLOW") or DEFAULT_WORKFLOW
+        return settings(comfyui_workflow=self.workflow).comfyui_workflow or DEFAULT_WORKFLOW
 
     def enabled(self) -> bool:
         """True when pictures go through ComfyUI (a URL, or external workers), not the painter."""
@@ -68,15 +64,24 @@ class ComfyUIResource(dg.ConfigurableResource):
 
         return "comfyui" if self.enabled() else PROVIDER
 
+    def picture_source(self) -> str:
+        """Who paints new pictures, as part of their content hash: a switch from the offline
+        painter to ComfyUI, or to another workflow or checkpoint, makes new files."""
+        provider = self.provider()
+        if provider != "comfyui":
+            return provider
+        return f"comfyui:{self.resolved_workflow()}:{self.resolved_checkpoint() or ''}"
+
     def generate_images(self, requests: Sequence, *, engine, priority: int = 100,
                         on_done: Callable | None = None, log: Callable[[str], None] = print) -> list:
         """``e3.pictures.generate.generate_images`` with this resource's settings."""
         from e3.pictures.generate import generate_images
 
+        chosen = settings(comfyui_timeout=self.timeout, comfyui_retry_limit=self.retry_limit,
+                          comfyui_lease_seconds=self.lease_seconds)
         return generate_images(
             requests, engine=engine, comfyui_url=self.resolved_url(), workflow=self.resolved_workflow(),
             checkpoint=self.resolved_checkpoint(), external_workers=self.uses_external_workers(),
-            priority=priority, timeout=_number("E3_COMFYUI_TIMEOUT", self.timeout, 300),
-            on_done=on_done, log=log, retry_limit=_number("E3_COMFYUI_RETRY_LIMIT", self.retry_limit, 3, int),
-            lease_seconds=_number("E3_COMFYUI_LEASE_SECONDS", self.lease_seconds, 300),
+            priority=priority, timeout=chosen.comfyui_timeout, on_done=on_done, log=log,
+            retry_limit=chosen.comfyui_retry_limit, lease_seconds=chosen.comfyui_lease_seconds,
             unreachable_backoff=self.unreachable_backoff)

@@ -1,8 +1,7 @@
-"""The FFmpeg resource: which binary, and the render defaults (frame rate, x264 preset, size).
+"""The FFmpeg resource: the render defaults (frame rate, x264 preset, size, workers).
 
-Every field defaults to None = read at run time:
+Every field defaults to None = the setting (``e3.config.Settings``) at run time:
 
-- ``binary``: ``E3_FFMPEG``, else the ``imageio-ffmpeg`` binary, else ``ffmpeg`` on PATH;
 - ``fps``: ``E3_VIDEO_FPS`` (default 24; YouTube takes 24 or 30);
 - ``preset``: ``E3_X264_PRESET`` (default ``veryfast``; still images gain little from slower ones);
 - ``size``: ``E3_VIDEO_SIZE`` (default ``1920x1080``; tests use e.g. ``320x180``);
@@ -16,47 +15,40 @@ import os
 import dagster as dg
 from pydantic import Field
 
-from e3.config import getenv
-from e3.errors import ConfigError
+from e3.config import settings
 
 
 class FFmpegResource(dg.ConfigurableResource):
-    """FFmpeg for the renderer and the m4b/video steps."""
+    """FFmpeg for the renderer and the m4b/video steps. The binary is ``E3_FFMPEG`` (else
+    imageio-ffmpeg's), for the whole process: every media step calls the same one."""
 
-    binary: str | None = Field(default=None, description="ffmpeg binary; default E3_FFMPEG, imageio-ffmpeg, PATH")
-    fps: int | None = Field(default=None, description="Output frame rate; default E3_VIDEO_FPS or 24")
+    fps: int | None = Field(default=None, description="Output frame rate (24, 25 or 30); default E3_VIDEO_FPS or 24")
     preset: str | None = Field(default=None, description="x264 preset; default E3_X264_PRESET or veryfast")
     size: str | None = Field(default=None, description="WIDTHxHEIGHT; default E3_VIDEO_SIZE or 1920x1080")
     workers: int | None = Field(default=None, description="Parallel ffmpeg jobs; default E3_RENDER_WORKERS or CPUs")
 
+    def _chosen(self):
+        return settings(video_fps=self.fps, x264_preset=self.preset, video_size=self.size,
+                        render_workers=self.workers)
+
     def exe(self) -> str:
-        if self.binary:
-            os.environ["E3_FFMPEG"] = self.binary  # e3.media.ffmpeg reads it (and caches the answer)
         from e3.media.ffmpeg import ffmpeg_exe
 
         return ffmpeg_exe()
 
     def frame_rate(self) -> int:
-        raw = self.fps or getenv("E3_VIDEO_FPS", "24")
-        try:
-            fps = int(raw)
-        except (TypeError, ValueError):
-            raise ConfigError(f"E3_VIDEO_FPS must be a whole number, not {raw!r}") from None
-        if fps not in (24, 25, 30):
-            raise ConfigError(f"video frame rate must be 24, 25 or 30 (YouTube), not {fps}")
-        return fps
+        return self._chosen().video_fps
 
     def x264_preset(self) -> str:
-        return self.preset or getenv("E3_X264_PRESET", "veryfast") or "veryfast"
+        return self._chosen().x264_preset
 
     def dimensions(self) -> tuple[int, int]:
         from e3.studio import parse_size
 
-        return parse_size(self.size or getenv("E3_VIDEO_SIZE", "1920x1080") or "1920x1080")
+        return parse_size(self._chosen().video_size)
 
     def worker_count(self) -> int:
-        raw = self.workers or getenv("E3_RENDER_WORKERS")
-        return int(raw) if raw else (os.cpu_count() or 2)
+        return self._chosen().render_workers or os.cpu_count() or 2
 
     def render_kwargs(self) -> dict:
         """Keywords for ``e3.video.render.render_video``."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 import dagster as dg
 from pydantic import Field
 
-from e3.config import getenv, openai_base_url
+from e3.config import openai_base_url, settings
 
 
 class LLMResource(dg.ConfigurableResource):
@@ -25,9 +25,7 @@ class LLMResource(dg.ConfigurableResource):
     timeout: float = Field(default=120.0, description="Seconds per request.")
 
     def resolved_model(self) -> str:
-        from e3.pictures.llm import DEFAULT_MODEL
-
-        return self.model or getenv("E3_LLM_MODEL", DEFAULT_MODEL) or DEFAULT_MODEL
+        return settings(llm_model=self.model).llm_model
 
     def resolved_base_url(self) -> str | None:
         return self.base_url or openai_base_url("llm")

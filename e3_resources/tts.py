@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import inspect
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,7 +24,7 @@ from pydantic import Field
 
 from e3.catalog.models import AudiobookProduction, Narrator, Title
 from e3.catalog.status import DEFAULT_NARRATOR_ID
-from e3.config import openai_base_url
+from e3.config import openai_base_url, settings
 from e3.errors import E3Error
 
 
@@ -69,12 +68,13 @@ class TTSResource(dg.ConfigurableResource):
         if model == "piper":
             spec = {"voice_model": "piper", "voice_sample_path": narrator.voice_sample_path or None}
         elif model == "openai_tts":
+            chosen = settings(openai_tts_model=self.openai_model, openai_tts_voice=narrator.voice_sample_path)
             spec = {
                 "voice_model": "openai_tts",
-                "model": self.openai_model or os.environ.get("E3_OPENAI_TTS_MODEL") or "gpt-4o-mini-tts",
-                "voice": narrator.voice_sample_path or os.environ.get("E3_OPENAI_TTS_VOICE") or "alloy",
+                "model": chosen.openai_tts_model,
+                "voice": chosen.openai_tts_voice,
                 "base_url": self.openai_base_url or openai_base_url("tts"),
-                "max_retries": int(os.environ.get("E3_OPENAI_MAX_RETRIES") or 4),
+                "max_retries": chosen.openai_max_retries,
             }
         else:
             raise UnknownNarrator(
@@ -84,8 +84,7 @@ class TTSResource(dg.ConfigurableResource):
         return VoiceChoice(narrator.narrator_id, model, spec, chunk_limit, sample_rate)
 
     def worker_count(self) -> int | None:
-        value = self.workers or os.environ.get("E3_TTS_WORKERS")
-        return int(value) if value else None
+        return settings(tts_workers=self.workers).tts_workers
 
 
 def _default(cls, name: str):

@@ -254,3 +254,27 @@ def finish_audiobook(engine: sa.Engine, book_id: str, m4b_path: str, *, duration
         session.execute(sa.update(Title).where(Title.book_id == book_id).values(audiobook_complete=True))
     merge_metadata(engine, book_id, loudness=loudness, m4b_path=m4b_path)
     complete_upload(engine, book_id, m4b_path)
+
+
+def record_parsed_book(engine: sa.Engine, book_id: str, book) -> None:
+    """The parse is done: the title row takes the book's own title, author, language and year;
+    a book registered before its language was known (inbox, uploads) that still has the default
+    narrator gets one of its language; ``metadata`` and ``parse_novel`` complete with the counts."""
+    from e3.catalog.service import choose_narrator
+
+    with Session(engine) as session, session.begin():
+        row = session.scalar(sa.select(Title).where(Title.book_id == book_id))
+        if book.language and row.audiobook_narrator_id in (None, DEFAULT_NARRATOR_ID):
+            chosen = choose_narrator(session, book.language)
+            if chosen and chosen != row.audiobook_narrator_id:
+                row.audiobook_narrator_id = chosen
+                session.execute(sa.update(AudiobookProduction).where(AudiobookProduction.book_id == book_id)
+                                .values(narrator_id=chosen))
+        row.title = book.title[:500] if book.title else row.title
+        row.author = (book.author or "")[:500] or row.author
+        row.language = book.language or row.language
+        row.publication_year = book.year  # the work's year; never the edition's
+        row.genre = book.subjects[0][:255] if book.subjects else row.genre
+    mark(engine, book_id, "metadata", "completed")
+    mark(engine, book_id, "parse_novel", "completed", total_chapters=book.chapter_count,
+         total_words=book.total_words)

@@ -364,8 +364,8 @@ def _print_outputs(settings, book_id: str) -> None:
         ("parsed chapters", paths.parse_metadata),
         ("chunk plan", paths.chunk_plan),
         ("audiobook", paths.m4b(book_id)),
-        ("subtitles (SRT)", paths.subtitles / f"{book_id}.srt"),
-        ("subtitles (VTT)", paths.subtitles / f"{book_id}.vtt"),
+        ("subtitles (SRT)", paths.srt(book_id)),
+        ("subtitles (VTT)", paths.vtt(book_id)),
         ("image prompts", paths.image_prompts),
     ]
     for label, path in candidates:

@@ -12,11 +12,11 @@ from e3.errors import E3Error
 
 def _recognizer(threads: int | None = None):
     from e3.cli.core import _foundry
-    from e3.config import getenv
+    from e3.config import settings
     from e3.narration.listen import Recognizer
 
-    threads = threads or int(getenv("E3_ASR_THREADS", "0") or 0) or None
-    return Recognizer(getenv("E3_ASR_MODEL"), cache_dir=_foundry().cache / "asr", threads=threads)
+    threads = threads or settings().asr_threads or None
+    return Recognizer(settings().asr_model, cache_dir=_foundry().cache / "asr", threads=threads)
 
 
 @click.command("check")
@@ -35,14 +35,14 @@ def check_command(book_id: str, full: bool, sample: float | None, max_wer: float
     text, what was heard and its time in the m4b. Exits 1 when a chunk is flagged.
     """
     from e3.cli.core import _foundry
-    from e3.config import getenv
+    from e3.config import settings
     from e3.narration.listen import check_book
 
     paths = _foundry().book(book_id)
-    if not (paths.audiobook / "audio_manifest.json").is_file():
+    if not paths.audio_manifest.is_file():
         raise E3Error(f"{book_id} has no narration yet (no audio manifest); run `e3 produce {book_id}` first")
-    fraction = sample if sample is not None else float(getenv("E3_ASR_SAMPLE", "0.1"))
-    threshold = max_wer if max_wer is not None else float(getenv("E3_ASR_MAX_WER", "0.25"))
+    chosen = settings(asr_sample=sample, asr_max_wer=max_wer)
+    fraction, threshold = chosen.asr_sample, chosen.asr_max_wer
     report = check_book(_recognizer(), paths, fraction=fraction, full=full, threshold=threshold,
                         on_chunk=lambda n, total: click.echo(f"\rlistening {n}/{total}", nl=False, err=True))
     click.echo("", err=True)

@@ -8,7 +8,7 @@ The binary comes from ``imageio-ffmpeg`` (so ``pip install`` is all a user needs
 from __future__ import annotations
 
 import functools
-import os
+
 import re
 import shutil
 import subprocess
@@ -21,11 +21,15 @@ class FFmpegError(E3Error):
     """FFmpeg failed; the message carries the tail of its stderr."""
 
 
-@functools.lru_cache(maxsize=1)
 def ffmpeg_exe() -> str:
-    explicit = os.environ.get("E3_FFMPEG")
-    if explicit:
-        return explicit
+    """``E3_FFMPEG`` when set, else imageio-ffmpeg's binary, else ``ffmpeg`` on PATH."""
+    from e3.config import settings
+
+    return settings().ffmpeg or _bundled_ffmpeg()
+
+
+@functools.lru_cache(maxsize=1)
+def _bundled_ffmpeg() -> str:
     try:
         import imageio_ffmpeg
 

@@ -55,9 +55,9 @@ def merge_roots(*, network: bool = False) -> list[Path]:
     folder (never the current directory: ``cd / && e3 merge`` must not open the whole disk).
     ``network``: for requests that come over the network, only configured roots; none when
     ``E3_MERGE_ROOTS`` is unset."""
-    from e3.config import getenv
+    from e3.config import settings
 
-    raw = getenv("E3_MERGE_ROOTS")
+    raw = settings().merge_roots
     if raw:
         roots = [Path(p).expanduser() for p in raw.split(os.pathsep) if p.strip()]
     else:

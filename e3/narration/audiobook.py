@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from e3 import code_versions
 from e3.errors import E3Error
 from e3.fsutil import atomic_write_json, sha256_text
 from e3.media.m4b import Segment, assemble_m4b
@@ -21,7 +22,7 @@ LOUDNESS_TARGET = -18.0
 TRUE_PEAK = -1.5
 # Bumped when the m4b's layout changes, so files made by older code are assembled again
 # (2: the QuickTime chapter track is present for chapters of any length).
-M4B_LAYOUT = "m4b-layout-2"
+M4B_LAYOUT = code_versions.M4B
 
 OnStep = Callable[..., None]
 
@@ -38,6 +39,16 @@ class BookM4B:
     info: dict
     reused: bool
     files: int
+
+
+def chunk_starts(entries: list[dict]) -> list[float]:
+    """Where each manifest chunk starts in the m4b: durations plus the pauses between them
+    (none after the last chunk, as ``plan_segments`` assembles it)."""
+    starts, t = [], 0.0
+    for i, e in enumerate(entries):
+        starts.append(t)
+        t += float(e["duration"]) + (float(e["pause_after"]) if i < len(entries) - 1 else 0.0)
+    return starts
 
 
 def plan_segments(manifest: dict, chunk_dir: Path) -> tuple[list[Segment], list[str]]:

@@ -108,9 +108,9 @@ def assemble_model(cache_dir: Path | str) -> Path:
 
 def resolve_model(model: str | Path | None, cache_dir: Path | str | None) -> str:
     """What to hand faster-whisper: ``model``, else ``E3_ASR_MODEL``, else the assembled PyPI model."""
-    from e3.config import getenv
+    from e3.config import settings
 
-    chosen = model or getenv("E3_ASR_MODEL")
+    chosen = model or settings().asr_model
     if chosen:
         return str(chosen)
     if cache_dir is None:
@@ -583,8 +583,10 @@ def check_book(recognizer: Recognizer, paths, *, fraction: float = 0.1, full: bo
     import json
     import time
 
+    from e3.narration.audiobook import chunk_starts
+
     plan = json.loads(paths.chunk_plan.read_text(encoding="utf-8"))
-    manifest = json.loads((paths.audiobook / "audio_manifest.json").read_text(encoding="utf-8"))
+    manifest = json.loads(paths.audio_manifest.read_text(encoding="utf-8"))
     chunks, entries = plan["chunks"], manifest["chunks"]
     if len(chunks) != len(entries):
         raise ASRError(f"the chunk plan has {len(chunks)} chunks but the audio manifest {len(entries)}; "
@@ -592,10 +594,7 @@ def check_book(recognizer: Recognizer, paths, *, fraction: float = 0.1, full: bo
     language = "en"
     if paths.parse_metadata.is_file():
         language = json.loads(paths.parse_metadata.read_text(encoding="utf-8")).get("language") or "en"
-    starts, t = [], 0.0
-    for i, e in enumerate(entries):
-        starts.append(t)
-        t += float(e["duration"]) + (float(e["pause_after"]) if i < len(entries) - 1 else 0.0)
+    starts = chunk_starts(entries)
     picked = list(range(len(chunks))) if full else sample_indices(len(chunks), fraction)
     results = []
     began = time.monotonic()

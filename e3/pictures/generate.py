@@ -125,9 +125,9 @@ DEFAULT_JOB_TIMEOUT = 300.0
 
 def comfyui_job_timeout() -> float:
     """Seconds to wait for one ComfyUI job (``E3_COMFYUI_TIMEOUT``, default 300)."""
-    from e3.config import setting_number
+    from e3.config import settings
 
-    return setting_number("E3_COMFYUI_TIMEOUT", DEFAULT_JOB_TIMEOUT, low=1e-9)
+    return settings().comfyui_timeout
 
 
 def _job_metadata(task: ComfyTask, timeout: float) -> dict[str, Any]:

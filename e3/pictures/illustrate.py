@@ -4,12 +4,16 @@ the ``images`` rows kept in step with the files, and pictures of scenes that are
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from e3.catalog.models import Image
+from e3.errors import E3Error
 from e3.fsutil import sha256_text
 from e3.pictures.generate import ImageRequest, ImageResult
 
@@ -80,3 +84,47 @@ def remove_orphan_scenes(images_dir: Path, results: list[ImageResult]) -> int:
     for orphan in orphans:
         orphan.unlink(missing_ok=True)
     return len(orphans)
+
+
+class NoPrompts(E3Error):
+    """The illustrations step ran before the scene prompts were written."""
+
+
+def plan_illustrations(paths, book_id: str, width: int, height: int, source: str) -> list[ImageRequest]:
+    """One request per distinct scene of ``paths.image_prompts``; the images folder is ready and
+    parts left by a killed run are gone."""
+    import json
+
+    from e3.fsutil import remove_stale_parts
+
+    if not paths.image_prompts.is_file():
+        raise NoPrompts(f"no image prompts at {paths.image_prompts}; materialize image_prompts first")
+    scenes = json.loads(paths.image_prompts.read_text(encoding="utf-8"))["scenes"]
+    paths.images.mkdir(parents=True, exist_ok=True)
+    remove_stale_parts(paths.images)
+    return scene_requests(book_id, scenes, paths.images, width, height, source)
+
+
+@dataclass
+class BookIllustrations:
+    """What ``illustrate_book`` made: the pictures, the catalog rows, the orphans removed."""
+
+    results: list[ImageResult]
+    catalog_rows: int
+    removed_orphans: int
+    seconds: float
+
+    @property
+    def made_now(self) -> int:
+        return sum(1 for r in self.results if not r.reused)
+
+
+def illustrate_book(engine: sa.Engine, book_id: str, paths, requests: list[ImageRequest],
+                    generate: Callable[[list[ImageRequest]], list[ImageResult]]) -> BookIllustrations:
+    """Make what is missing with ``generate``, keep the ``images`` rows in step with the files,
+    and remove pictures of scenes that are gone."""
+    started = time.monotonic()
+    results = generate(requests)
+    rows = sync_book_images(engine, book_id, results)
+    orphans = remove_orphan_scenes(paths.images, results)
+    return BookIllustrations(results, rows, orphans, round(time.monotonic() - started, 2))

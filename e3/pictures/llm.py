@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import json
 import logging
-import os
+
 import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from e3.config import getenv, openai_base_url
+from e3.config import getenv, openai_base_url, settings
 from e3.errors import E3Error
 
 log = logging.getLogger(__name__)
@@ -100,7 +100,7 @@ class LLMClient:
     def from_env(cls, **kwargs: Any) -> LLMClient:
         """Build from ``E3_LLM_MODEL`` (default gpt-4o-mini), the base URL of
         :func:`e3.config.openai_base_url` and ``OPENAI_API_KEY``."""
-        return cls(model=getenv("E3_LLM_MODEL", DEFAULT_MODEL) or DEFAULT_MODEL,
+        return cls(model=settings().llm_model,
                    base_url=openai_base_url("llm"), **kwargs)
 
     def __repr__(self) -> str:  # never shows the key

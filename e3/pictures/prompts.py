@@ -241,3 +241,16 @@ def write_prompts(path: Path, scenes: list[dict[str, Any]], *, provider: str, mo
     }
     atomic_write_json(path, data)
     return data
+
+
+def write_book_prompts(paths, book_id: str, per_chapter: int, client=None) -> dict[str, Any]:
+    """The book's scene prompts (``paths.image_prompts``): by ``client`` (an LLM) when given, else
+    by the offline extractive writer. Returns the written document."""
+    from e3.books.store import load_chapters
+
+    meta, chapters = load_chapters(paths)
+    if client is not None:
+        scenes, provider, model = llm_scenes(client, chapters, per_chapter, meta), "llm", client.model
+    else:
+        scenes, provider, model = extractive_scenes(chapters, per_chapter, meta), "extractive", None
+    return write_prompts(paths.image_prompts, scenes, provider=provider, model=model, book_id=book_id)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from e3.config import getenv, setting_number
+from e3.config import getenv, settings
 from e3.errors import ConfigError
 
 MUSIC_PROVIDER_NAMES = ("dummy", "comfyui", "beatoven", "mubert")
@@ -26,7 +26,7 @@ PAID_IMAGES = ("leonardo", "gemini")
 
 def music_provider_name() -> str:
     """``E3_MUSIC_PROVIDER`` (default dummy), checked."""
-    name = (getenv("E3_MUSIC_PROVIDER", "dummy") or "dummy").strip().lower()
+    name = settings().music_provider.lower()
     if name not in MUSIC_PROVIDER_NAMES:
         raise ConfigError(f"E3_MUSIC_PROVIDER must be one of {', '.join(MUSIC_PROVIDER_NAMES)}, not {name!r}")
     return name
@@ -34,7 +34,7 @@ def music_provider_name() -> str:
 
 def image_provider_name() -> str | None:
     """``E3_IMAGE_PROVIDER``, checked; None when unset (ComfyUI if configured, else the painter)."""
-    raw = getenv("E3_IMAGE_PROVIDER")
+    raw = settings().image_provider
     if raw is None:
         return None
     name = raw.strip().lower()
@@ -52,10 +52,9 @@ class Limits:
 
 
 def limits() -> Limits:
-    return Limits(timeout=setting_number("E3_PROVIDER_TIMEOUT", 60.0, low=1),
-                  poll_timeout=setting_number("E3_PROVIDER_POLL_TIMEOUT", 900.0, low=1),
-                  retries=setting_number("E3_PROVIDER_RETRIES", 4, cast=int, low=0, high=10),
-                  poll_interval=setting_number("E3_PROVIDER_POLL_INTERVAL", 5.0, low=0.01))
+    s = settings()
+    return Limits(timeout=s.provider_timeout, poll_timeout=s.provider_poll_timeout, retries=s.provider_retries,
+                  poll_interval=s.provider_poll_interval)
 
 
 def require(name: str, why: str) -> str:

@@ -300,9 +300,9 @@ def title_cards(paths, marks: list[Mark], book_title: str) -> list[Mark]:
 
 def max_hold() -> float:
     """``E3_BOOK_VIDEO_MAX_HOLD`` seconds (at least 5; default 180)."""
-    from e3.config import setting_number
+    from e3.config import settings
 
-    return setting_number("E3_BOOK_VIDEO_MAX_HOLD", MAX_HOLD_S, low=5)
+    return settings().book_video_max_hold
 
 
 @dataclass
@@ -318,7 +318,7 @@ def make_book_videos(paths, book_id: str, images: list[Path], *, render_kwargs: 
                      log: Callable[[str], None] = lambda _m: None) -> BookVideos:
     """The book's video (or one per chapter) from its m4b, subtitles, illustrations and title
     cards; nothing is rendered when the inputs are those of the videos already there."""
-    m4b, srt, sidecar_path = paths.m4b(book_id), paths.subtitles / f"{book_id}.srt", paths.m4b_sidecar(book_id)
+    m4b, srt, sidecar_path = paths.m4b(book_id), paths.srt(book_id), paths.m4b_sidecar(book_id)
     for path, what in ((sidecar_path, "materialize audiobook_m4b"), (m4b, "materialize audiobook_m4b again"),
                        (paths.audio_manifest, "materialize audio_chunks"), (srt, "materialize subtitles first")):
         if not path.is_file():

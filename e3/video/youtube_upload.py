@@ -38,7 +38,7 @@ import httpx
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from e3.config import getenv
+from e3.config import settings
 from e3.errors import ConfigError, E3Error
 from e3.providers.http import Redactor, service_message
 
@@ -58,7 +58,7 @@ class UploadError(E3Error):
 def _fernet():
     from cryptography.fernet import Fernet
 
-    secret = getenv("E3_SECRET_KEY")
+    secret = settings().secret_key.get_secret_value() if settings().secret_key else None
     if not secret or len(secret) < 16:
         raise ConfigError("E3_SECRET_KEY must be set (16+ characters) to store YouTube tokens encrypted")
     return Fernet(base64.urlsafe_b64encode(hashlib.sha256(secret.encode()).digest()))
@@ -80,7 +80,7 @@ def decrypt_token(stored: str) -> str:
 
 def client_secrets(path: str | Path | None = None) -> dict:
     """The ``installed`` block of an OAuth client JSON (client_id, client_secret, token_uri)."""
-    path = path or getenv("E3_YOUTUBE_CLIENT_SECRETS")
+    path = path or settings().youtube_client_secrets
     if not path:
         raise ConfigError("E3_YOUTUBE_CLIENT_SECRETS must name the OAuth client JSON (a Desktop app client)")
     try:
@@ -112,7 +112,7 @@ def connect_channel(engine: sa.Engine, channel_name: str, secrets_file: str | Pa
     with Session(engine) as s:
         channel_by_name(s, channel_name)  # fail before opening a browser
     _fernet()
-    path = secrets_file or getenv("E3_YOUTUBE_CLIENT_SECRETS")
+    path = secrets_file or settings().youtube_client_secrets
     client_secrets(path)
     if run_flow is None:
         from google_auth_oauthlib.flow import InstalledAppFlow
@@ -128,7 +128,7 @@ def connect_channel(engine: sa.Engine, channel_name: str, secrets_file: str | Pa
 # ------------------------------------------------------------------------------------- upload
 
 def access_token(refresh_token: str, secrets: dict, *, client: httpx.Client) -> str:
-    url = getenv("E3_YOUTUBE_TOKEN_URL") or secrets.get("token_uri") or TOKEN_URL
+    url = settings().youtube_token_url or secrets.get("token_uri") or TOKEN_URL
     redact = Redactor([refresh_token, secrets.get("client_secret")])
     r = client.post(url, data={"grant_type": "refresh_token", "refresh_token": refresh_token,
                                "client_id": secrets["client_id"], "client_secret": secrets.get("client_secret", "")})
@@ -282,8 +282,8 @@ def upload_job(engine: sa.Engine, key: str, *, transport: httpx.BaseTransport | 
                               (export / "description.txt").read_text(encoding="utf-8"),
                               [t for t in (export / "tags.txt").read_text(encoding="utf-8").splitlines() if t.strip()],
                               strategy=strategy, scheduled=scheduled,
-                              category=getenv("E3_YOUTUBE_CATEGORY", "10") or "10")
-    base = (getenv("E3_YOUTUBE_BASE_URL") or BASE_URL).rstrip("/")
+                              category=settings().youtube_category)
+    base = settings().youtube_base_url.rstrip("/")
     with httpx.Client(timeout=httpx.Timeout(120.0, connect=30.0), transport=transport) as client:
         token = access_token(decrypt_token(stored), client_secrets(), client=client)
         body = resumable_upload(client, token, video, resource, base_url=base, chunk=chunk, sleep=sleep, log=log)

@@ -316,7 +316,7 @@ def create_app(settings: WebSettings | None = None, *, engine: sa.Engine | None 
 
     def srt_path(view) -> Path:
         paths = ctx.foundry.book(view.book_id)
-        return paths.subtitles / f"{view.book_id}.srt"
+        return paths.srt(view.book_id)
 
     def m4b_path(view) -> Path | None:
         if view.status != "completed" or not view.audio_path:

@@ -5,31 +5,11 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass, field
 
-from e3.config import current_env, getenv
+from e3.config import settings
 from e3.errors import ConfigError
 
 DEFAULT_MAX_UPLOAD_MB = 200
 MIN_SECRET_LENGTH = 32
-
-
-def _flag(name: str, default: bool = False) -> bool:
-    value = getenv(name)
-    if value is None:
-        return default
-    return value.lower() in ("1", "true", "yes", "on")
-
-
-def _number(name: str, default: float, kind=int):
-    value = getenv(name)
-    if value is None:
-        return default
-    try:
-        number = kind(value)
-    except ValueError:
-        raise ConfigError(f"{name} must be a number, not {value!r}") from None
-    if number <= 0:
-        raise ConfigError(f"{name} must be positive, not {value!r}")
-    return number
 
 
 @dataclass(frozen=True)
@@ -49,17 +29,17 @@ def load_web_settings() -> WebSettings:
 
     In ``alpha`` a missing key is replaced by a random one for this process (sessions end when
     the server stops)."""
-    key = getenv("E3_SECRET_KEY")
+    chosen = settings()
+    key = chosen.secret_key.get_secret_value() if chosen.secret_key else None
     ephemeral = False
     if key is None or len(key) < MIN_SECRET_LENGTH:
-        if current_env() == "prod":
+        if chosen.env == "prod":
             raise ConfigError(f"E3_ENV=prod: set E3_SECRET_KEY to a random string of at least "
                               f"{MIN_SECRET_LENGTH} characters (python -c 'import secrets; "
                               f"print(secrets.token_urlsafe(48))')")
         if key is not None:
             raise ConfigError(f"E3_SECRET_KEY must have at least {MIN_SECRET_LENGTH} characters")
         key, ephemeral = secrets.token_urlsafe(48), True
-    mb = _number("E3_WEB_MAX_UPLOAD_MB", DEFAULT_MAX_UPLOAD_MB, float)
-    return WebSettings(secret_key=key, secret_is_ephemeral=ephemeral, registration=_flag("E3_WEB_REGISTRATION"),
-                       max_upload_bytes=int(mb * 1024 * 1024), page_size=_number("E3_WEB_PAGE_SIZE", 20),
-                       session_days=_number("E3_WEB_SESSION_DAYS", 14))
+    return WebSettings(secret_key=key, secret_is_ephemeral=ephemeral, registration=chosen.web_registration,
+                       max_upload_bytes=int(chosen.web_max_upload_mb * 1024 * 1024), page_size=chosen.web_page_size,
+                       session_days=chosen.web_session_days)

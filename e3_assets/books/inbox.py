@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from e3.catalog.models import Title
 from e3.fsutil import sha256_file
 from e3.intake import default_book_id
+from e3_assets.common import running_sensor
 from e3_assets.partitions import books_partitions
 from e3_resources.catalog import CatalogResource
 from e3_resources.foundry import FoundryResource
@@ -88,14 +89,8 @@ def _book_for(catalog: CatalogResource, path: Path) -> str:
 
 
 def build_inbox_sensor(job) -> dg.SensorDefinition:
-    @dg.sensor(
-        name="inbox_sensor",
-        job=job,
-        minimum_interval_seconds=30,
-        default_status=dg.DefaultSensorStatus.RUNNING,
-        description="Adds each new or changed book file in <foundry>/_inbox and requests its run, once "
-                    "the file has stopped changing; files that are not readable books are refused.",
-    )
+    @running_sensor("inbox_sensor", job, "Adds each new or changed book file in <foundry>/_inbox and requests its "
+                    "run, once the file has stopped changing; files that are not readable books are refused.")
     def inbox_sensor(context: dg.SensorEvaluationContext, catalog: CatalogResource,
                      foundry: FoundryResource) -> dg.SensorResult:
         cursor = json.loads(context.cursor) if context.cursor else {}

@@ -1,4 +1,4 @@
-"""Merges and uploads: the two other seed systems (003's merger, 002's upload app) inside E3.
+"""Merges: seed 003's MP3-to-m4b merger inside E3.
 
 Merge jobs are their own dynamic partition set, ``merges`` (key ``mj-`` and the first 12 hex
 digits of the ``jobs`` row's id), not book partitions. A merge has no book text, no parse status,
@@ -9,15 +9,12 @@ and illustrate it. As its own partition set it has exactly one asset, ``merged_m
 lives where the merger's seed keeps it (``jobs.status``/``log``), and its options in
 ``<foundry>/_merges/<key>/options.json``.
 
-Uploads, on the other hand, *are* books: the ``uploads_sensor`` turns each pending ``audiobooks``
-row into the book partition ``up-<12 hex>`` and runs the audiobook assets on it; the book's steps
-mirror their progress and end onto ``conversion_jobs`` and ``audiobooks``.
+Uploads, on the other hand, *are* books (``e3_assets.uploads``).
 """
 
 import dagster as dg
 
 from e3_assets.merges.assets import merged_m4b
-from e3_assets.merges.uploads import build_uploads_sensor
 
 assets = [merged_m4b]
 
@@ -27,7 +24,3 @@ merge_job = dg.define_asset_job(
     description="Merge one job's audio folders into a chaptered m4b (one partition of `merges`).",
 )
 jobs = [merge_job]
-
-
-def build_sensors(audiobook_job) -> list:
-    return [build_uploads_sensor(audiobook_job)]

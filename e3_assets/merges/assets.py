@@ -1,22 +1,17 @@
 """Merge jobs: folders of audio files into one chaptered m4b (partitioned by ``merges``)."""
 
-import time
-
 import dagster as dg
 
 from e3.errors import E3Error
-from e3_assets.common import TRANSIENT_RETRY, human_duration, human_size
-from e3_assets.partitions import merges_partitions
+from e3_assets.common import both, every, human_duration, human_size, log_every, merge_asset
 from e3_resources.catalog import CatalogResource
 from e3_resources.foundry import FoundryResource
 
 
-@dg.asset(
-    partitions_def=merges_partitions,
+@merge_asset(
     group_name="merges",
     kinds={"ffmpeg", "m4b"},
     pool="ffmpeg",
-    retry_policy=TRANSIENT_RETRY,
     description="One chaptered, tagged m4b from a merge job's folders (the merger's `jobs` row): "
                 "stream copy when every input is the same AAC, else a parallel encode. "
                 "A rerun with unchanged inputs reuses the finished file.",
@@ -27,23 +22,11 @@ def merged_m4b(context: dg.AssetExecutionContext, catalog: CatalogResource,
 
     key = context.partition_key
     service = JobService(catalog.engine, foundry.foundry())
+    folder = foundry.foundry().merge_job(key)
+    progress = both(every(0.5, lambda done, total: write_progress(folder, done, total)),
+                    log_every(context, f"{key}: merged", seconds=10, unit=60, unit_name="minutes"))
     try:
         job = service.job_for_partition(key)
-    except E3Error as exc:
-        raise dg.Failure(f"{key}: {exc}", allow_retries=False) from exc
-    folder = foundry.foundry().merge_job(key)
-    last = {"t": 0.0, "log": 0.0}
-
-    def progress(done: float, total: float) -> None:
-        now = time.monotonic()
-        if now - last["t"] >= 0.5 or done >= total:
-            last["t"] = now
-            write_progress(folder, done, total)
-        if now - last["log"] >= 10 or done >= total:
-            last["log"] = now
-            context.log.info(f"{key}: merged {done / 60:.1f} of {total / 60:.1f} minutes")
-
-    try:
         outcome = execute_job(service, job.id, progress=progress, log=context.log.info)
     except E3Error as exc:  # bad input: the row is failed with the reason; retrying cannot help
         raise dg.Failure(f"{key}: {exc}", allow_retries=False) from exc

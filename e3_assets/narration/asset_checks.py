@@ -14,6 +14,7 @@ import dagster as dg
 warnings.filterwarnings("ignore", message="Specifying a partitions_def on an AssetCheckSpec")
 
 from e3.narration.audiobook import LOUDNESS_TARGET  # noqa: E402
+from e3_assets.common import checked_book  # noqa: E402
 from e3_assets.narration.assets import audiobook_m4b, subtitles  # noqa: E402
 from e3_assets.partitions import books_partitions  # noqa: E402
 from e3_resources.foundry import FoundryResource  # noqa: E402
@@ -93,7 +94,7 @@ def _book_files(foundry: FoundryResource, book_id: str):
                 description="Duration equals the chunks plus the pauses, within 0.5 s.")
 def m4b_duration_matches_chunks(context: dg.AssetCheckExecutionContext,
                                 foundry: FoundryResource) -> dg.AssetCheckResult:
-    paths, m4b = _book_files(foundry, context.partition_key)
+    paths, m4b = _book_files(foundry, checked_book(context))
     return duration_check(m4b, json.loads(paths.audio_manifest.read_text(encoding="utf-8")))
 
 
@@ -102,7 +103,7 @@ def m4b_duration_matches_chunks(context: dg.AssetCheckExecutionContext,
                             "QuickTime chapter track (Apple Books, iOS) and the Nero chpl box (others).")
 def m4b_chapters_match_parse(context: dg.AssetCheckExecutionContext,
                              foundry: FoundryResource) -> dg.AssetCheckResult:
-    paths, m4b = _book_files(foundry, context.partition_key)
+    paths, m4b = _book_files(foundry, checked_book(context))
     parsed = json.loads(paths.parse_metadata.read_text(encoding="utf-8"))
     return chapter_check(m4b, [c["title"] for c in parsed["chapters"] if c.get("words", 1) > 0])
 
@@ -111,16 +112,16 @@ def m4b_chapters_match_parse(context: dg.AssetCheckExecutionContext,
                 description=f"Integrated loudness within 1 LU of {LOUDNESS_TARGET} LUFS.")
 def m4b_loudness_on_target(context: dg.AssetCheckExecutionContext,
                            foundry: FoundryResource) -> dg.AssetCheckResult:
-    return loudness_check(_book_files(foundry, context.partition_key)[1])
+    return loudness_check(_book_files(foundry, checked_book(context))[1])
 
 
 @dg.asset_check(asset=subtitles, partitions_def=books_partitions,
                 description="The last subtitle ends before the audio does; cues are monotonic.")
 def subtitles_end_before_audio(context: dg.AssetCheckExecutionContext,
                                foundry: FoundryResource) -> dg.AssetCheckResult:
-    book_id = context.partition_key
+    book_id = checked_book(context)
     paths, m4b = _book_files(foundry, book_id)
-    return subtitle_check(paths.subtitles / f"{book_id}.srt", m4b)
+    return subtitle_check(paths.srt(book_id), m4b)
 
 
 checks = [m4b_duration_matches_chunks, m4b_chapters_match_parse, m4b_loudness_on_target, subtitles_end_before_audio]

@@ -1,37 +1,29 @@
 """Narration: chunk audio, the chaptered m4b and subtitles (partitioned by book)."""
 
-import json
 import time
-from pathlib import Path
 
 import dagster as dg
 import sqlalchemy as sa
 
+from e3 import code_versions
 from e3.catalog.models import Narrator, Title
 from e3.catalog.status import report_chunk_progress
-from e3.fsutil import sha256_file, sha256_text
+from e3.foundry import read_json as _read_json
+from e3.fsutil import sha256_text
 from e3_assets.books.assets import narration_chunks
-from e3_assets.common import TRANSIENT_RETRY, catalog_step, human_duration, human_size, log_every
-from e3_assets.partitions import books_partitions
+from e3_assets.common import book_asset, catalog_step, every, human_duration, human_size, log_every
 from e3_resources.asr import ASRResource
 from e3_resources.catalog import CatalogResource
 from e3_resources.foundry import FoundryResource
 from e3_resources.tts import TTSResource
 
 
-def _read_json(path: Path, what: str) -> dict:
-    if not path.is_file():
-        raise dg.Failure(f"{what} not found at {path}; materialize the upstream asset first", allow_retries=False)
-    return json.loads(path.read_text(encoding="utf-8"))
-
-
-@dg.asset(
-    partitions_def=books_partitions,
+@book_asset(
     deps=[narration_chunks],
     group_name="narration",
     kinds={"python", "flac"},
     pool="tts",
-    retry_policy=TRANSIENT_RETRY,
+    code_version=code_versions.VOICE,
     description="One FLAC (+ timing sidecar) per narration chunk, named by a hash of text, voice and "
                 "settings; a rerun synthesizes only what is missing.",
 )
@@ -72,21 +64,17 @@ def audio_chunks(context: dg.AssetExecutionContext, catalog: CatalogResource, fo
 def chunk_progress(context, engine, book_id: str):
     """``on_done(done, total, path)``: the catalog's chunk count (at most once a second) and a log
     line every 5% (uploads mirror the count as conversion progress)."""
-    last = {"t": 0.0, "logged": -1}
+    count = every(1.0, lambda done, total, *_: report_chunk_progress(engine, book_id, done, total))
+    logged = [-1]
 
-    def on_done(done: int, total: int, _path: Path) -> None:
-        now = time.monotonic()
-        if done == total or now - last["t"] >= 1.0:
-            last["t"] = now
-            report_chunk_progress(engine, book_id, done, total)
+    def on_done(done: int, total: int, _path) -> None:
+        count(done, total)
         step = max(1, total // 20)
-        if done == total or done // step != last["logged"]:
-            last["logged"] = done // step
+        if done == total or done // step != logged[0]:
+            logged[0] = done // step
             context.log.info(f"{book_id}: {done}/{total} chunks")
 
     return on_done
-
-
 
 
 def _book_tags(catalog: CatalogResource, paths, book_id: str, narrator_id: str | None) -> tuple[dict, bytes]:
@@ -113,13 +101,12 @@ def _book_tags(catalog: CatalogResource, paths, book_id: str, narrator_id: str |
     return tags, cover or generate_cover(tags["title"], tags.get("author", ""))
 
 
-@dg.asset(
-    partitions_def=books_partitions,
+@book_asset(
     deps=[audio_chunks],
     group_name="narration",
     kinds={"ffmpeg", "m4b"},
     pool="ffmpeg",
-    retry_policy=TRANSIENT_RETRY,
+    code_version=code_versions.M4B,
     description="One chaptered, tagged AAC .m4b with a cover, loudness-normalized for spoken word.",
 )
 def audiobook_m4b(context: dg.AssetExecutionContext, catalog: CatalogResource,
@@ -156,57 +143,32 @@ def audiobook_m4b(context: dg.AssetExecutionContext, catalog: CatalogResource,
     )
 
 
-@dg.asset(
-    partitions_def=books_partitions,
+@book_asset(
     deps=[audiobook_m4b],
     group_name="narration",
     kinds={"python", "srt"},
+    code_version=code_versions.SUBTITLES,
     description="Sentence-level SRT and WebVTT from the synthesized audio's own timings, plus a "
                 "word-level VTT where the voice gives alignments (else, with the asr extra, from the "
                 "speech recognizer's word times aligned to the text).",
 )
 def subtitles(context: dg.AssetExecutionContext, catalog: CatalogResource,
               foundry: FoundryResource, asr: ASRResource) -> dg.MaterializeResult:
-    from e3.narration.subtitles import build_cues, timeline_from_chunks, to_srt, to_vtt, word_cues, words_from_chunks
-    from e3.narration.synth import read_sidecar
+    from e3.narration.book_subtitles import make_book_subtitles
 
     book_id = context.partition_key
-    paths = foundry.book(book_id)
     with catalog_step(catalog, book_id, "subtitle_generation"):
-        manifest = _read_json(paths.audio_manifest, "audio manifest")
-        m4b_info = _read_json(paths.m4b_sidecar(book_id), "m4b sidecar")
-        sidecars, offsets, t = [], [], 0.0
-        for i, entry in enumerate(manifest["chunks"]):
-            sidecars.append(read_sidecar(paths.audio_chunks / entry["file"]))
-            offsets.append(t)
-            t += entry["duration"] + (entry["pause_after"] if i < len(manifest["chunks"]) - 1 else 0.0)
-        audio_end = m4b_info["duration"]
-        if any(s_.get("words") is None for s_ in sidecars):  # the voice gave no timings: hear them
-            from e3.narration.listen import ASRNotInstalled, time_by_ear
-            try:
-                sidecars = time_by_ear(asr.recognizer(), paths.audio_chunks, sidecars, paths.audiobook / "heard",
-                                       _read_json(paths.parse_metadata, "parsed chapters").get("language") or "en")
-            except ASRNotInstalled as exc:
-                context.log.warning(f"{book_id}: {exc}; subtitles keep the voice's sentence times")
-        words = words_from_chunks(sidecars, offsets)  # measured word times place cue edges
-        cues = build_cues(timeline_from_chunks(sidecars, offsets), audio_end=audio_end, words=words)
-        paths.subtitles.mkdir(parents=True, exist_ok=True)
-        srt = paths.subtitles / f"{book_id}.srt"
-        vtt = paths.subtitles / f"{book_id}.vtt"
-        foundry.foundry().write_text(srt, to_srt(cues))
-        foundry.foundry().write_text(vtt, to_vtt(cues))
-        words_vtt = paths.subtitles / f"{book_id}.words.vtt"
-        if words:
-            foundry.foundry().write_text(words_vtt, to_vtt(word_cues(words, audio_end=audio_end)))
+        made = make_book_subtitles(foundry.book(book_id), book_id, asr.recognizer, warn=context.log.warning)
         catalog.mark(book_id, "subtitle_generation", "completed")
     return dg.MaterializeResult(
         metadata={
-            "path": dg.MetadataValue.path(str(srt)),
-            "cues": len(cues),
-            "word_level": bool(words),
-            "guessed_word_times": sum(1 for w in words or [] if getattr(w, "guessed", False)),
-            "last_cue_end": round(cues[-1].end, 3) if cues else 0.0,
-            "audio_end": round(audio_end, 3),
+            "path": dg.MetadataValue.path(str(made.srt)),
+            "cues": len(made.cues),
+            "word_level": bool(made.words),
+            "guessed_word_times": made.guessed_word_times,
+            "last_cue_end": round(made.cues[-1].end, 3) if made.cues else 0.0,
+            "audio_end": round(made.audio_end, 3),
+            "audio_duration": human_duration(made.audio_end),
         },
-        data_version=dg.DataVersion(sha256_file(srt)[:16]),
+        data_version=dg.DataVersion(made.data_version),
     )

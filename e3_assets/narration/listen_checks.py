@@ -7,6 +7,7 @@ import dagster as dg
 # Partitioned checks are "preview" in 1.13; they are what makes "Execute all" work per book.
 warnings.filterwarnings("ignore", message="Specifying a partitions_def on an AssetCheckSpec")
 
+from e3_assets.common import checked_book  # noqa: E402
 from e3_assets.narration.assets import audiobook_m4b
 from e3_assets.partitions import books_partitions
 from e3_resources.asr import ASRResource
@@ -45,7 +46,7 @@ def narration_check(context: dg.AssetCheckExecutionContext, foundry: FoundryReso
                     asr: ASRResource) -> dg.AssetCheckResult:
     from e3.narration.listen import check_book
 
-    book_id = context.partition_key
+    book_id = checked_book(context)
     report = check_book(asr.recognizer(), foundry.book(book_id), fraction=asr.sample_fraction(),
                         threshold=asr.wer_threshold())
     for r in report["flagged"]:

@@ -14,13 +14,13 @@ import dagster as dg
 import sqlalchemy as sa
 
 from e3.catalog.models import VideoJob
-from e3.config import getenv
+from e3.config import settings
+from e3_assets.common import running_sensor
 from e3_assets.partitions import video_jobs_partitions
-from e3_assets.video.channel import channel_assets
+from e3_assets.studio.assets import channel_assets
 from e3_resources.catalog import CatalogResource
 from e3_resources.foundry import FoundryResource
 
-DEFAULT_CRON = "0 6 * * *"
 
 channel_video_job = dg.define_asset_job(
     "channel_video_job",
@@ -35,13 +35,8 @@ def planned_job_keys(catalog: CatalogResource) -> list[str]:
         return [j.partition_key for j in jobs]
 
 
-@dg.sensor(
-    name="video_jobs_sensor",
-    job=channel_video_job,
-    minimum_interval_seconds=30,
-    default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Turns each new `planned` video job into a video_jobs partition and a run (run key = job key).",
-)
+@running_sensor("video_jobs_sensor", channel_video_job,
+                "Turns each new `planned` video job into a video_jobs partition and a run (run key = job key).")
 def video_jobs_sensor(context: dg.SensorEvaluationContext, catalog: CatalogResource) -> dg.SensorResult:
     existing = set(context.instance.get_dynamic_partitions(video_jobs_partitions.name))
     new = [key for key in planned_job_keys(catalog) if key not in existing]
@@ -54,7 +49,7 @@ def video_jobs_sensor(context: dg.SensorEvaluationContext, catalog: CatalogResou
 
 
 def channel_cron() -> str:
-    return getenv("E3_CHANNEL_CRON", DEFAULT_CRON) or DEFAULT_CRON
+    return settings().channel_cron
 
 
 @dg.schedule(

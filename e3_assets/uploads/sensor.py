@@ -2,20 +2,16 @@
 
 import dagster as dg
 
+from e3_assets.common import running_sensor
 from e3_assets.partitions import books_partitions
 from e3_resources.catalog import CatalogResource
 
 
 def build_uploads_sensor(job) -> dg.SensorDefinition:
-    @dg.sensor(
-        name="uploads_sensor",
-        job=job,
-        minimum_interval_seconds=30,
-        default_status=dg.DefaultSensorStatus.RUNNING,
-        description="Turns each pending upload (an `audiobooks` row from `e3 upload`) into the book "
+    @running_sensor("uploads_sensor", job,
+                    "Turns each pending upload (an `audiobooks` row from `e3 upload`) into the book "
                     "up-<12 hex of its id>: a titles row, a `books` partition and one run of the "
-                    "audiobook assets; the upload moves to processing and its conversion job to running.",
-    )
+                    "audiobook assets; the upload moves to processing and its conversion job to running.")
     def uploads_sensor(context: dg.SensorEvaluationContext, catalog: CatalogResource) -> dg.SensorResult:
         from e3.uploads import UPLOAD_ASSETS, pending_uploads, start_upload
 

@@ -19,11 +19,12 @@ import dagster as dg
 import sqlalchemy as sa
 from pydantic import Field
 
+from e3 import code_versions
 from e3.catalog.models import Image
+from e3.config import settings
 from e3.video.book import make_book_videos
-from e3_assets.common import TRANSIENT_RETRY, catalog_step, human_duration
+from e3_assets.common import book_asset, catalog_step, human_duration
 from e3_assets.narration.assets import audiobook_m4b, subtitles
-from e3_assets.partitions import books_partitions
 from e3_resources.catalog import CatalogResource
 from e3_resources.ffmpeg import FFmpegResource
 from e3_resources.foundry import FoundryResource
@@ -36,13 +37,12 @@ class BookVideoConfig(dg.Config):
                                                                "book; default E3_BOOK_VIDEO_PER_CHAPTER or false.")
 
 
-@dg.asset(
-    partitions_def=books_partitions,
+@book_asset(
     deps=[audiobook_m4b, subtitles, _illustrations],
     group_name="video",
     kinds={"ffmpeg", "mp4"},
     pool="ffmpeg",
-    retry_policy=TRANSIENT_RETRY,
+    code_version=code_versions.RENDER,
     description="The narrated book video (videos/<book_id>.mp4): illustrations at the chapter positions they "
                 "show, over the m4b's narration, with the book's chapters and soft subtitles; each chapter "
                 "opens on its picture or title card, and stills change at least every E3_BOOK_VIDEO_MAX_HOLD "
@@ -50,12 +50,10 @@ class BookVideoConfig(dg.Config):
 )
 def book_video(context: dg.AssetExecutionContext, config: BookVideoConfig, catalog: CatalogResource,
                foundry: FoundryResource, ffmpeg: FFmpegResource) -> dg.MaterializeResult:
-    from e3.config import setting_flag
-
     book_id = context.partition_key
     paths = foundry.book(book_id)
     started = time.monotonic()
-    per_chapter = setting_flag("E3_BOOK_VIDEO_PER_CHAPTER", value=config.per_chapter)
+    per_chapter = settings(book_video_per_chapter=config.per_chapter).book_video_per_chapter
     with catalog_step(catalog, book_id, "video_generation"):
         with catalog.session() as s:
             files = list(s.scalars(sa.select(Image.local_file_path).where(

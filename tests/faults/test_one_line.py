@@ -70,7 +70,7 @@ def test_dagster_postgres_unreachable(e3_env, monkeypatch):
     assert "Dagster's Postgres storage at postgresql+psycopg://" in line and "cannot be reached" in line
     assert "E3_DAGSTER_STORAGE=sqlite" in line
     monkeypatch.setenv("E3_DAGSTER_PG_PORT", "five")
-    assert "E3_DAGSTER_PG_PORT must be a port number" in _run("produce", "demo", "--select", "book_source")
+    assert "E3_DAGSTER_PG_PORT must be a whole number" in _run("produce", "demo", "--select", "book_source")
 
 
 def test_a_folder_given_as_a_book(e3_env):

@@ -125,7 +125,7 @@ def test_offline_prompts_and_painted_illustrations_then_a_rerun_makes_nothing(e3
         meta = _metadata(result, "illustrations")
         pngs = sorted(paths.images.glob("scene-*.png"))
         assert meta["provider"] == "dummy" and meta["images"] == len(pngs) == len(scenes)
-        assert meta["generated_now"] == len(scenes) and meta["reused"] == 0
+        assert meta["made_now"] == len(scenes) and meta["reused"] == 0
         assert "![" in meta["preview"] and pngs[0].name in meta["preview"]
         # the UI renders only http(s) and data: images: inline thumbnails of a few KB each
         assert "file://" not in meta["preview"] and "](data:image/jpeg;base64," in meta["preview"]
@@ -153,7 +153,7 @@ def test_offline_prompts_and_painted_illustrations_then_a_rerun_makes_nothing(e3
         mtimes = {p: p.stat().st_mtime_ns for p in pngs}
         again = _materialize(instance, ["illustrations"])
         meta = _metadata(again, "illustrations")
-        assert meta["generated_now"] == 0 and meta["reused"] == len(scenes)
+        assert meta["made_now"] == 0 and meta["reused"] == len(scenes)
         assert {p: p.stat().st_mtime_ns for p in pngs} == mtimes
         assert len(_image_rows()) == len(scenes), "no duplicate images rows on a rerun"
 
@@ -182,7 +182,7 @@ def test_illustrations_come_from_comfyui_through_the_queue(e3_env, tiny_book, mo
             result = _materialize(instance, ["illustrations"])
         assert result.success
         meta = _metadata(result, "illustrations")
-        assert meta["provider"] == "comfyui" and meta["images"] == len(SCENES) == meta["generated_now"]
+        assert meta["provider"] == "comfyui" and meta["images"] == len(SCENES) == meta["made_now"]
         assert len(fake.executed) == len(SCENES)
         # Sides must be multiples of 8 for SDXL: the workflow asked for 320x184, the PNG is 320x180.
         prompt = fake._history[fake.executed[0]]["prompt"][2]

@@ -134,7 +134,7 @@ def test_database_check_rejects_59_minutes(backend, studio, request):
 def test_track_lengths_add_up_and_stay_in_range():
     from e3.studio import (CROSSFADE_SECONDS, StudioScale, heard_minutes, overlap_shares, planned_total,
                            track_minutes, track_seconds)
-    from e3_assets.video.channel import AUDIO_CROSSFADE_S
+    from e3.video.channel import AUDIO_CROSSFADE_S
 
     assert AUDIO_CROSSFADE_S == CROSSFADE_SECONDS  # the overlap the plan pays for is the one rendered
     for target in (60, 61, 75, 89, 90):
@@ -409,17 +409,17 @@ def test_an_llm_plan_that_adds_up_to_the_target_is_padded_for_the_crossfades():
 
     from e3.catalog.models import VideoJob
     from e3.studio import StudioError, planned_total
-    from e3_assets.video.channel import _normalize_plan
+    from e3.video.channel import normalize_plan
 
     job = VideoJob(target_duration_minutes=60, channel_id=None)
     plan = {"music_prompts": [{"order_index": i, "prompt": f"music {i}", "duration_minutes": 3.0}
                               for i in range(1, 21)],
             "visual_prompts": [{"order_index": i, "prompt": f"picture {i}"} for i in range(1, 21)]}
-    out = _normalize_plan(plan, job)
+    out = normalize_plan(plan, job)
     assert sum(p["duration_minutes"] for p in out["music_prompts"]) == pytest.approx(planned_total(60), abs=0.01)
     wrong = {**plan, "music_prompts": [{**p, "duration_minutes": 9.0} for p in plan["music_prompts"]]}
-    assert sum(p["duration_minutes"] for p in _normalize_plan(wrong, job)["music_prompts"]) == pytest.approx(
+    assert sum(p["duration_minutes"] for p in normalize_plan(wrong, job)["music_prompts"]) == pytest.approx(
         planned_total(60), abs=0.01)
     dup = {**plan, "visual_prompts": [{"order_index": i, "prompt": "same"} for i in range(1, 21)]}
     with pytest.raises(StudioError, match="repeats"):
-        _normalize_plan(dup, job)
+        normalize_plan(dup, job)

@@ -171,7 +171,7 @@ def test_the_youtube_upload_asset_uploads_only_for_a_connected_channel(setup, mo
     import dagster as dg
 
     from e3_assets.definitions import defs
-    from e3_assets.video.channel import youtube_upload
+    from e3_assets.studio.assets import youtube_upload
 
     engine, key = setup
     with dg.instance_for_test() as instance:
