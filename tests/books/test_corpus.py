@@ -8,7 +8,7 @@ import pytest
 
 from e3.books.errors import EncryptedPDFError, ScannedPDFError
 from e3.books.parse import parse_book
-from tests.conftest import corpus_file
+from tests.conftest import CORPUS, corpus_file
 
 # file, chapters, extra sections, language, (first title, last chapter title)
 CASES = [
@@ -123,3 +123,18 @@ def test_pdf_encrypted_and_scanned_raise():
         parse_book(corpus_file("pdf/encrypted_password-protected.pdf"))
     with pytest.raises(ScannedPDFError, match="no text layer"):
         parse_book(corpus_file("pdf/scanned_linn-brochure_no-text-layer.pdf"))
+
+
+PDFS = sorted(p.name for p in CORPUS.glob("pdf/*.pdf")
+              if p.name not in {"encrypted_password-protected.pdf", "scanned_linn-brochure_no-text-layer.pdf"})
+
+
+@pytest.mark.parametrize("name", PDFS or ["missing.pdf"], ids=lambda n: n[:40])
+def test_pdf_text_has_unicode_not_glyph_ids(name):
+    """Every glyph comes out as a character: no "(cid:N)" placeholders (pdfminer wrote 1,050 of
+    them for Calculus Made Easy's math), no replacement characters, no control characters."""
+    book = parse_book(corpus_file(f"pdf/{name}"))
+    text = "\n".join(p for c in book.chapters for p in [c.title, *c.paragraphs])
+    assert "(cid:" not in text
+    assert "\ufffd" not in text and "\ufffe" not in text
+    assert not re.search(r"[\x00-\x08\x0b-\x1f]", text)
