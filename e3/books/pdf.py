@@ -174,6 +174,9 @@ def _page_lines(textpage) -> list[_Line]:
         prev = lines[-1] if lines else None
         mid = (cur.top + cur.bottom) / 2
         if prev is not None and prev.bottom <= mid <= prev.top and cur.left >= prev.right - 1:
+            sizes = sorted(cur.sizes)
+            if cur.left - prev.right > 0.2 * sizes[len(sizes) // 2] and not prev.chars[-1].isspace():
+                prev.add(" ", 0.0, None)  # a word beside a drop cap, not an exponent
             prev.chars.extend(cur.chars)
             prev.sizes.extend(cur.sizes)
             prev.right, prev.top = max(prev.right, cur.right), max(prev.top, cur.top)
