@@ -138,3 +138,14 @@ def test_pdf_text_has_unicode_not_glyph_ids(name):
     assert "(cid:" not in text
     assert "\ufffd" not in text and "\ufffe" not in text
     assert not re.search(r"[\x00-\x08\x0b-\x1f]", text)
+
+
+def test_pdf_drop_caps_reading_order_and_hyphens_across_lines():
+    """A Study in Scarlet: a drop cap keeps its word apart, lines read in order (pdfminer put
+    "“What are you up" before "had listened"), and words hyphenated at a line end are joined."""
+    book = parse_book(corpus_file("pdf/study-in-scarlet_213p_no-outline_wrapped-headings.pdf"))
+    text = " ".join(" ".join(c.paragraphs) for c in book.chapters)
+    assert book.chapters[2].paragraphs[1].startswith("I confess that I was considerably startled")
+    assert "after he had listened to my misfortunes. “What are you up to now?”" in text
+    assert "a man of studious and quiet habits." in text
+    assert "consid- erably" not in text and "considerably" in text
