@@ -438,7 +438,8 @@ def split_numbered_pieces(chapters: list[Chapter]) -> list[Chapter]:
 # (the length checks.structure_warnings flags), when its title is outside its neighbours' numbering.
 STRAY_WORDS = TINY_WORDS
 STRAY_NEIGHBOUR_WORDS = 150
-_NUMBERED_TITLE = re.compile(r"^\W*(?:[^\W\d]+\.?\s+)?(?:[IVXLCDM]+|\d{1,4})\b", re.I)
+# "LETTER XII.", "XII.", "12": capital numerals only, so "Mild Days" is not numbered.
+_NUMBERED_TITLE = re.compile(r"^\W*(?:[^\W\d]+\.?\s+)?(?:[IVXLCDM]+|\d{1,4})\b")
 
 
 def merge_stray_entries(chapters: list[Chapter]) -> list[Chapter]:

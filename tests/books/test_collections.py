@@ -154,3 +154,20 @@ def test_speeches_html_sub_headings_stay_inside_their_speech(tmp_path):
     book = _parsed(_html(tmp_path, "Speeches of a Mayor", body))
     assert [c.title for c in book.chapters] == speeches
     assert "THE FUTURE" in book.chapters[2].paragraphs
+
+
+def test_a_short_numbered_piece_between_long_ones_stays_a_chapter():
+    """Poem LXXXV ("Odi et amo", 13 words) between long poems is a piece; an unnumbered note
+    of the same length between them is not."""
+    from e3.books.model import Chapter
+    from e3.books.structure import merge_stray_entries
+
+    long_text = [LETTER * 4]
+    short = ["I hate and I love. Why, perhaps you ask. I know not."]
+    poems = merge_stray_entries([Chapter("LXXXIV.", long_text), Chapter("LXXXV.", short),
+                                 Chapter("LXXXVI.", long_text)])
+    assert [c.title for c in poems] == ["LXXXIV.", "LXXXV.", "LXXXVI."]
+    noted = merge_stray_entries([Chapter("LXXXIV.", long_text), Chapter("A Note", short),
+                                 Chapter("LXXXVI.", long_text)])
+    assert [c.title for c in noted] == ["LXXXIV.", "LXXXVI."]
+    assert noted[0].paragraphs[-2:] == ["A Note", short[0]]
