@@ -275,8 +275,8 @@ def cut_gutenberg_footer(blocks: list[Block]) -> list[Block]:
 def build_chapters(blocks: list[Block], entries: list[Entry], min_words: int = MIN_CHAPTER_WORDS) -> list[Chapter]:
     """Cut ``blocks`` at ``entries`` (sorted by position) into chapters.
 
-    Text before the first entry is front matter: dropped when short (a title page), else narrated
-    as a section from its first heading-like line. Entries that are skip matter
+    Text before the first entry is front matter: dropped when short and without two headed pieces
+    of text (a title page), else narrated as a section from its first heading-like line. Entries that are skip matter
     (contents, copyright, cover, licence...) or hold fewer than ``min_words`` words besides their
     heading are dropped. Leading heading blocks of each span are dropped (the title is spoken from
     ``Chapter.title``).
@@ -293,7 +293,7 @@ def build_chapters(blocks: list[Block], entries: list[Entry], min_words: int = M
     book_words = sum(count_words(b.text) for b in blocks)
     if dedup:
         front = blocks[:dedup[0].pos]
-        if sum(count_words(b.text) for b in front) > _FRONT_WORDS:
+        if sum(count_words(b.text) for b in front) > _FRONT_WORDS or _headed_pieces(front) >= 2:
             # A whole preface or letter, not a title page: narrate it as a section.
             chapters.extend(_front_section(front))
         else:
@@ -330,6 +330,19 @@ def build_chapters(blocks: list[Block], entries: list[Entry], min_words: int = M
             kind = "chapter"
         chapters.append(Chapter(title=e.title, paragraphs=paras, kind=kind))
     return chapters
+
+
+def _headed_pieces(blocks: list[Block]) -> int:
+    """Headings followed by at least MIN_CHAPTER_WORDS words of text before the next heading: a
+    title page has a few headed lines, pieces (poems a wrong cut left in front) have text."""
+    pieces, words, open_ = 0, 0, False
+    for b in [*blocks, Block("", 1)]:
+        if b.heading:
+            pieces += open_ and words >= MIN_CHAPTER_WORDS
+            open_, words = True, 0
+        else:
+            words += count_words(b.text)
+    return pieces
 
 
 def _front_section(front: list[Block]) -> list[Chapter]:

@@ -171,3 +171,17 @@ def test_a_short_numbered_piece_between_long_ones_stays_a_chapter():
                                  Chapter("LXXXVI.", long_text)])
     assert [c.title for c in noted] == ["LXXXIV.", "LXXXVI."]
     assert noted[0].paragraphs[-2:] == ["A Note", short[0]]
+
+
+def test_headed_pieces_before_the_first_chapter_are_narrated_not_set_aside(tmp_path):
+    """Three short dedicatory poems (under the 400 words a title page may hold) before CHAPTER I
+    were set aside as front matter: text lost with a reason, so the ledger did not warn."""
+    body = "<h1>THE VALLEY</h1><p>by A Writer</p>"
+    for t in ("TO MY MOTHER", "PROEM", "INVOCATION"):
+        body += f"<h3>{t}</h3>" + "".join(f"<p>{line}</p>" for line in VERSE * 2)
+    body += "".join(f"<h2>CHAPTER {r}.</h2><p>{LETTER * 3}</p>" for r in ROMAN[:3])
+    book = _parsed(_html(tmp_path, "The Valley", body))
+    assert [c.title for c in book.chapters if c.kind == "chapter"] == ["CHAPTER I.", "CHAPTER II.", "CHAPTER III."]
+    front = " ".join(c.text for c in book.chapters if c.kind == "section")
+    assert front.count(VERSE[0]) == 6 and "INVOCATION" in front
+    assert "front matter" not in book.account().set_aside or book.account().set_aside["front matter"] < 10
