@@ -2,8 +2,8 @@
 
 PDFium maps glyphs to Unicode through the fonts' ToUnicode maps and encodings (math fonts give
 "·" and "=", not "(cid:N)") and yields characters in content order, which for typeset books is
-column by column. Its lines are grouped into text boxes by position (``_page_boxes``), so
-two-column pages read in reading order. On top of that:
+column by column. Its lines are grouped into paragraphs by position (``_page_boxes``: line
+pitch, first-line indent, columns), so two-column pages read in reading order. On top of that:
 
 - running headers/footers (boxes in the top/bottom 8 % of a page whose text, digits masked,
   repeats on several pages), page numbers and margin line numbers (boxes or lines that are only
