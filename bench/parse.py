@@ -4,7 +4,13 @@ The corpus has no Moby-Dick TXT, so one is built in this run from the EPUB's par
 ("CHAPTER n. Title" headings, blank-line paragraphs, PG-style START/END markers) in a temp dir.
 Baseline, measured in the same run: a bare ``ebooklib.read_epub`` + BeautifulSoup ``get_text``
 over every document (no structure at all). Also times chunk planning (pysbd; no memory pass, tracemalloc makes pysbd ~20x slower).
-Target: under 2 s each for parsing. Run: ``python bench/parse.py [path/to/moby.epub]``.
+Target: under 2 s each for parsing.
+
+PDF: Calculus Made Easy (293 pages, math) through ``parse_book`` (pypdfium2 text) against a bare
+pdfminer.six ``extract_text`` of the same file, the extractor E3 used before, as the baseline
+(pdfminer is a bench-only dependency: ``pip install -e .[bench]``; skipped when absent). Also
+counts the "(cid:N)" glyph placeholders each leaves in the text.
+Run: ``python bench/parse.py [path/to/moby.epub] [path/to/book.pdf]``.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from e3.books.chunking import plan_chunks  # noqa: E402
 from e3.books.parse import parse_book  # noqa: E402
 
 DEFAULT = ROOT.parent / "shared" / "corpus" / "epub" / "idpf_moby-dick_epub3.epub"
+DEFAULT_PDF = ROOT.parent / "shared" / "corpus" / "pdf" / "pg33283_calculus-made-easy_293p_outline-deeper-than-chapters.pdf"
 
 
 def measure(fn, memory: bool = True):
@@ -82,6 +89,25 @@ def main() -> None:
     ):
         ok = "" if target is None else ("ok" if t < target else "SLOW")
         print(f"{name:<28}{t:>8.2f}{m:>10.1f}{t / t_base:>12.2f}{ok:>8}")
+    pdf_bench(Path(sys.argv[2]) if len(sys.argv) > 2 else DEFAULT_PDF)
+
+
+def pdf_bench(pdf_path: Path) -> None:
+    try:
+        from pdfminer.high_level import extract_text
+    except ImportError:
+        print("pdf: pdfminer.six not installed (pip install -e .[bench]); no baseline")
+        return
+    import logging
+
+    logging.getLogger("pdfminer").setLevel(logging.ERROR)
+    old, t_old, _ = measure(lambda: extract_text(str(pdf_path)), memory=False)
+    book, t_new, _ = measure(lambda: parse_book(pdf_path), memory=False)
+    new = "\n".join(p for c in book.chapters for p in c.paragraphs)
+    print(f"\npdf: {pdf_path.name}: {book.chapter_count} chapters, {len(book.chapters)} sections in all")
+    print(f"{'step':<28}{'time s':>8}{'(cid:N)':>10}{'x baseline':>12}")
+    print(f"{'baseline pdfminer text':<28}{t_old:>8.2f}{old.count('(cid:'):>10}{1.0:>12.2f}")
+    print(f"{'parse_book PDF (pdfium)':<28}{t_new:>8.2f}{new.count('(cid:'):>10}{t_new / t_old:>12.2f}")
 
 
 if __name__ == "__main__":

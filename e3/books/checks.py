@@ -4,7 +4,8 @@ They do not fail the parse; ``e3 inspect``, ``e3 chapters`` and ``parsed_chapter
 publisher can correct the book in chapters.toml:
 
 - a numbering gap among chapters of one kind ("CHAPTER XIV" then "CHAPTER XVI");
-- a chapter of under 30 words between two long ones;
+- a chapter of under 30 words between two long ones (one whose title is outside the numbering of
+  both neighbours was already folded into the one before by ``structure.merge_stray_entries``);
 - a chapter that is mostly a list of the other chapters' titles (a contents page narrated).
 """
 

@@ -17,8 +17,13 @@
   or, failing that, at the last short line set off by blank lines.
 - Headings (HTML): the <h1>-<h4> level holding most chapter-like headings; when those are bare
   numerals that restart under titled headings of a higher level (essays with parts I, II...), the
-  higher level. A heading that is only the author's name, or in parentheses, is not a chapter;
-  pieces before the book's own contents list are front-matter sections.
+  higher level; when they are the parts of a few of the higher level's titled headings (one long
+  poem in parts among titled poems, speeches with sub-headings), the higher level. A heading used
+  again later is a contents line only when it has no text of its own or a contents line follows
+  it. A heading that is only the author's name, or in parentheses, is not a chapter; pieces
+  before the book's own contents list are front-matter sections.
+- Plain text: keyword headings ("PART I"-"PART VI") that all sit inside one piece of a longer
+  run of numbered pieces ("I.", "II." ... poems) divide that piece, and the numerals are chapters.
 - No headings at all: ONE chapter titled with the book title (chapters are never invented).
 """
 
@@ -281,6 +286,9 @@ def _plain_entries(paras: list[_Para], book_title: str) -> tuple[list[Block], li
     texts = [_tidy(p.text) for p in paras]
     family = "key"
     cands = [i for i, p in enumerate(paras) if _is_head(p, texts[i], "key")]
+    numerals = [i for i, p in enumerate(paras) if _is_head(p, texts[i], "roman")]
+    if len(cands) >= 2 and _inside_one_piece(cands, numerals, texts):
+        cands = []  # "PART I"-"PART VI" of one long poem among poems numbered I, II, III...
     if len(cands) < 2:
         family = "roman"
         cands = [i for i, p in enumerate(paras) if _is_head(p, texts[i], "roman")]
@@ -360,6 +368,19 @@ def _plain_entries(paras: list[_Para], book_title: str) -> tuple[list[Block], li
     return blocks, entries
 
 
+def _inside_one_piece(inner: list[int], outer: list[int], texts: list[str]) -> bool:
+    """True when every ``inner`` heading sits between two neighbouring ``outer`` headings (or after
+    the last), and the ``outer`` ones, more numerous, number on without a restart: the inner
+    numbering divides one piece of the outer one."""
+    if len(outer) <= len(inner) or len(outer) < 3:
+        return False
+    values = [_head_key(texts[i], "roman")[1] for i in outer]
+    if any(v is None or not (a or 0) < v <= (a or 0) + 3 for a, v in zip([0, *values], values)):
+        return False
+    bounds = [*outer, len(texts)]
+    return any(bounds[k] < inner[0] and inner[-1] < bounds[k + 1] for k in range(len(outer)))
+
+
 def _drop_front_notes(paras: list[str]) -> list[str]:
     pat = re.compile(r"^(produced by|e-?text prepared by|transcribed from|this (e-?text|ebook) was|"
                      r"character set encoding|updated editions|\[?transcriber)", re.I)
@@ -388,6 +409,10 @@ def parse_gutenberg_txt(path: Path | str) -> Book:
                 source_format="txt")
 
 
+# A contents line in HTML holds fewer words than this before the next heading (a page number).
+_TOC_LINE_WORDS = 10
+
+
 def _html_entries(blocks: list[Block]) -> list[Entry]:
     best_level, best = 0, 0
     for level in (1, 2, 3, 4):
@@ -403,6 +428,8 @@ def _html_entries(blocks: list[Block]) -> list[Entry]:
     bare = False
     if best >= 2 and (upper := _titled_level_above(blocks, best_level)):
         best_level, bare = upper, True
+    elif upper := _piece_level_above(blocks, best_level):
+        best_level = upper
     entries = []
     for i, b in enumerate(blocks):
         if bare and b.heading == best_level and HEAD_ROMAN.match(b.text):
@@ -418,8 +445,16 @@ def _html_entries(blocks: list[Block]) -> list[Entry]:
     seen: dict[str, int] = {}
     for k, e in enumerate(entries):
         seen[norm(e.title)] = k
+
+    def repeated(k: int) -> bool:
+        return k < len(entries) and seen[norm(entries[k].title)] != k
+
+    # A contents line has (almost) no text of its own, or another contents line follows it; a
+    # heading used twice with text under each ("POSTSCRIPT." after two letters) is kept both times.
     for k, e in enumerate(entries):
-        if seen[norm(e.title)] != k:
+        end = entries[k + 1].pos if k + 1 < len(entries) else len(blocks)
+        own = sum(len(b.text.split()) for b in blocks[e.pos + 1:end])
+        if repeated(k) and (own < _TOC_LINE_WORDS or repeated(k + 1)):
             e.types = {"toc"}
     return entries
 
@@ -493,6 +528,30 @@ def _titled_level_above(blocks: list[Block], level: int) -> int | None:
         heads = [i for i, b in enumerate(blocks) if b.heading == upper and not HEAD_ROMAN.match(b.text)]
         starts = [0] + runs
         if all(any(a < h < r for h in heads) for a, r in zip(starts, runs[1:])) and len(heads) > len(runs):
+            return upper
+    return None
+
+
+def _piece_level_above(blocks: list[Block], level: int) -> int | None:
+    """A higher heading level whose headings are the pieces when the headings at ``level`` are
+    parts inside a few of them: titled poems where one long poem has parts "I"-"VI", speeches of
+    which some have sub-headings. A grouping level (books of letters, series of poems) holds
+    sub-level headings under every one of its headings, so it is not chosen; a level is taken
+    when at least two of its headings hold text with no ``level`` heading under them, and at
+    least as many as hold some."""
+    for upper in range(level - 1, 0, -1):
+        spans: list[tuple[int, int]] = []  # (words, headings at ``level``) under each upper heading
+        for i, b in enumerate(blocks):
+            if b.heading == upper and not (is_skip_title(b.text) or is_section_title(b.text)):
+                spans.append((0, 0))
+            elif spans and 0 < b.heading <= upper:
+                spans.append((-1, 0))  # a skipped or section heading ends the span; not counted
+            elif spans and spans[-1][0] >= 0:
+                words, subs = spans[-1]
+                spans[-1] = (words + (len(b.text.split()) if b.heading == 0 else 0), subs + (b.heading == level))
+        with_text = [(w, n) for w, n in spans if w >= 12]
+        alone = sum(1 for _w, n in with_text if n == 0)
+        if alone >= 2 and alone * 2 >= len(with_text) and alone < len(with_text):
             return upper
     return None
 

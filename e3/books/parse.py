@@ -17,6 +17,7 @@ from e3.books import ledger
 from e3.books.detect import detect_format
 from e3.books.errors import EmptyBookError
 from e3.books.model import Book
+from e3.books.structure import merge_stray_entries
 
 
 def usable_cover(data: bytes) -> bool:
@@ -87,6 +88,6 @@ def _finish(book: Book, path: Path, fallback_title: str | None) -> None:
         # An SVG or broken cover (Standard Ebooks ship SVG): players need a raster picture, so
         # the book gets a generated cover instead of a failed m4b.
         book.cover, book.cover_ext = None, None
-    book.chapters = [c for c in book.chapters if c.words > 0]
+    book.chapters = merge_stray_entries([c for c in book.chapters if c.words > 0])
     if book.total_words == 0:
         raise EmptyBookError(f"{path.name}: no readable words found")

@@ -1,7 +1,9 @@
-"""PDF books: pypdf for encryption, metadata and the outline; pdfminer.six for text layout.
+"""PDF books: pypdf for encryption, metadata and the outline; pypdfium2 (PDFium) for the text.
 
-pdfminer's layout analysis groups characters into text boxes and orders them column by column,
-so two-column pages read in reading order. On top of that:
+PDFium maps glyphs to Unicode through the fonts' ToUnicode maps and encodings (math fonts give
+"·" and "=", not "(cid:N)") and yields characters in content order, which for typeset books is
+column by column. Its lines are grouped into paragraphs by position (``_page_boxes``: line
+pitch, first-line indent, columns), so two-column pages read in reading order. On top of that:
 
 - running headers/footers (boxes in the top/bottom 8 % of a page whose text, digits masked,
   repeats on several pages), page numbers and margin line numbers (boxes or lines that are only
@@ -19,7 +21,6 @@ layer raises ScannedPDFError (never an empty book).
 
 from __future__ import annotations
 
-import logging
 import re
 from collections import Counter
 from pathlib import Path
@@ -125,32 +126,122 @@ def _join_lines(lines: list[str]) -> str:
     return clean_space(out.translate(_LIGATURES))
 
 
-def _line_text(line) -> str:
-    """Text of one layout line without superscript digits (footnote markers)."""
-    from pdfminer.layout import LTChar
+class _Line:
+    """One visual line: its characters (with font sizes) and its box in page space (y up)."""
 
-    chars = [c for c in line if isinstance(c, LTChar)]
-    if not chars:
-        return line.get_text()
-    sizes = sorted(c.size for c in chars)
-    median = sizes[len(sizes) // 2]
-    out = []
-    for c in line:
-        t = c.get_text()
-        if isinstance(c, LTChar) and t.isdigit() and c.size < 0.8 * median:
+    __slots__ = ("chars", "sizes", "left", "right", "bottom", "top")
+
+    def __init__(self) -> None:
+        self.chars: list[str] = []
+        self.sizes: list[float] = []
+        self.left = self.bottom = float("inf")
+        self.right = self.top = float("-inf")
+
+    def add(self, ch: str, size: float, box) -> None:
+        self.chars.append(ch)
+        self.sizes.append(size)
+        if box is not None and not ch.isspace():
+            self.left, self.right = min(self.left, box.left), max(self.right, box.right)
+            self.bottom, self.top = min(self.bottom, box.bottom), max(self.top, box.top)
+
+    @property
+    def empty(self) -> bool:
+        return self.top == float("-inf")
+
+    def text(self) -> str:
+        """The line without superscript digits (footnote markers): digits under 0.8 x the median size."""
+        sizes = sorted(s for ch, s in zip(self.chars, self.sizes) if not ch.isspace())
+        median = sizes[len(sizes) // 2] if sizes else 0.0
+        return "".join(ch for ch, s in zip(self.chars, self.sizes)
+                       if not (ch.isdigit() and s < 0.8 * median))
+
+
+def _page_lines(textpage) -> list[_Line]:
+    """pdfium's characters in content order, cut at its line breaks; a piece that sits beside the
+    line before it (a raised exponent or footnote marker makes pdfium break the line) joins it."""
+    import pypdfium2.raw as pdfium_c
+
+    raw = textpage.raw
+    box = pdfium_c.FS_RECTF()
+    lines: list[_Line] = []
+    cur = _Line()
+
+    def flush() -> None:
+        nonlocal cur
+        if cur.empty:
+            cur = _Line()
+            return
+        prev = lines[-1] if lines else None
+        mid = (cur.top + cur.bottom) / 2
+        if prev is not None and prev.bottom <= mid <= prev.top and cur.left >= prev.right - 1:
+            sizes = sorted(cur.sizes)
+            if cur.left - prev.right > 0.2 * sizes[len(sizes) // 2] and not prev.chars[-1].isspace():
+                prev.add(" ", 0.0, None)  # a word beside a drop cap, not an exponent
+            prev.chars.extend(cur.chars)
+            prev.sizes.extend(cur.sizes)
+            prev.right, prev.top = max(prev.right, cur.right), max(prev.top, cur.top)
+            prev.bottom = min(prev.bottom, cur.bottom)
+        else:
+            lines.append(cur)
+        cur = _Line()
+
+    for i in range(textpage.count_chars()):
+        u = pdfium_c.FPDFText_GetUnicode(raw, i)
+        if u in (10, 13):
+            flush()
             continue
-        out.append(t)
-    return "".join(out)
+        if u == 2:  # pdfium's mark for a hyphen at a line end (no break follows): _join_lines joins
+            cur.add("-", 0.0, None)
+            flush()
+            continue
+        if u < 32 or 0xD800 <= u <= 0xDFFF or u == 0xFFFE:
+            continue
+        ok = pdfium_c.FPDFText_GetLooseCharBox(raw, i, box)
+        cur.add(chr(u), pdfium_c.FPDFText_GetFontSize(raw, i), box if ok else None)
+    flush()
+    return lines
+
+
+def _page_boxes(lines: list[_Line], height: float) -> list[tuple[float, float, list[str]]]:
+    """Lines grouped into paragraphs (top, bottom, line texts) as a reader sees them: a line joins
+    the one above when it sits at the page's usual line pitch and overlaps it sideways, unless it
+    is indented past it (a paragraph's first line; centred heading lines stay together). A line
+    that goes up the page (the next column) or sideways starts a new paragraph, and so does a line
+    that crosses into or out of the top or bottom 8 % (where running headers and footers sit)."""
+
+    def zone(ln: _Line) -> int:
+        return 0 if ln.top > height * 0.92 else 2 if ln.bottom < height * 0.08 else 1
+
+    pitches = sorted(a.bottom - b.bottom for a, b in zip(lines, lines[1:])
+                     if 0 < a.bottom - b.bottom < 3 * (a.top - a.bottom))
+    pitch = pitches[len(pitches) // 2] if pitches else 0.0
+    boxes: list[tuple[float, float, list[str]]] = []
+    prev = None
+    for ln in lines:
+        text = ln.text()
+        if not text.strip():
+            continue
+        if prev is not None and zone(prev) == zone(ln):
+            size = max(prev.top - prev.bottom, ln.top - ln.bottom)
+            step = prev.bottom - ln.bottom
+            beside = ln.left <= prev.right and ln.right >= prev.left
+            centred = abs((ln.left + ln.right) - (prev.left + prev.right)) < size
+            indented = ln.left > prev.left + 0.8 * size and not centred
+            if 0 < step <= max(1.25 * pitch, 1.5 * size) and beside and not indented:
+                top, _bottom, texts = boxes[-1]
+                boxes[-1] = (top, ln.bottom, [*texts, text])
+                prev = ln
+                continue
+        boxes.append((ln.top, ln.bottom, [text]))
+        prev = ln
+    return boxes
 
 
 def parse_pdf(path: Path | str) -> Book:
     """Parse a PDF with a text layer into a Book."""
     import pypdf
-    from pdfminer.high_level import extract_pages
-    from pdfminer.layout import LAParams, LTTextBox
 
     path = Path(path)
-    logging.getLogger("pdfminer").setLevel(logging.ERROR)
     try:
         reader = pypdf.PdfReader(str(path))
     except Exception as exc:  # noqa: BLE001
@@ -181,19 +272,23 @@ def parse_pdf(path: Path | str) -> Book:
         year = int(m.group(1))
     outline = _outline(reader)
 
-    # page index -> list of (y_top, lines)
-    pages: list[tuple[float, list[tuple[float, list[str]]]]] = []
-    for layout in extract_pages(str(path), password="", laparams=LAParams()):
-        boxes = []
-        for el in layout:
-            if isinstance(el, LTTextBox):
-                lines = [_line_text(ln) for ln in el]
-                boxes.append((el.y1, el.y0, lines))
-        pages.append((layout.height, boxes))
-        ledger.add_body("\n".join(ln for _t, _b, lines in boxes for ln in lines), dehyphenate=True)
-    if not any(any(ln.strip() for _t, _b, lines in boxes for ln in lines) for _h, boxes in pages):
-        if len(reader.pages) and not any((p.extract_text() or "").strip() for p in reader.pages[:5]):
-            raise ScannedPDFError(f"{path.name}: no text layer: no text on any of its {len(pages)} pages; if it is a scan, run OCR first (e.g. ocrmypdf)")
+    import pypdfium2 as pdfium
+
+    # page index -> (height, [(top, bottom, lines)])
+    pages: list[tuple[float, list[tuple[float, float, list[str]]]]] = []
+    try:
+        doc = pdfium.PdfDocument(str(path))
+    except pdfium.PdfiumError as exc:
+        raise UnknownFormatError(f"{path.name}: not a readable PDF ({exc})") from None
+    try:
+        for page in doc:
+            boxes = _page_boxes(_page_lines(page.get_textpage()), page.get_height())
+            pages.append((page.get_height(), boxes))
+            ledger.add_body("\n".join(ln for _t, _b, lines in boxes for ln in lines), dehyphenate=True)
+    finally:
+        doc.close()
+    if not any(boxes for _h, boxes in pages):
+        raise ScannedPDFError(f"{path.name}: no text layer: no text on any of its {len(pages)} pages; if it is a scan, run OCR first (e.g. ocrmypdf)")
 
     # Running headers/footers: margin boxes whose digit-masked text repeats across pages.
     def key(lines: list[str]) -> str:

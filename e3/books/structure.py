@@ -6,6 +6,8 @@ list of ``Entry`` (a table-of-contents entry or a detected heading, pointing at 
 entries, and labels extra sections; everything it does not narrate goes to the text ledger with
 a reason. Only list-like lines pass as a skipped contents page or index, and long text before the
 first chapter becomes a section, so a wrong cut shows up as unaccounted text, not as silence.
+``merge_stray_entries`` folds a short unnumbered entry between long numbered ones (a postscript
+between letters) into the piece before it.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from dataclasses import dataclass, field
 from lxml import etree, html
 
 from e3.books import ledger
+from e3.books.checks import TINY_WORDS
 from e3.books.model import Chapter, count_words
 
 # A skipped entry's lines longer than this are not a list (contents, index, copyright lines).
@@ -272,8 +275,8 @@ def cut_gutenberg_footer(blocks: list[Block]) -> list[Block]:
 def build_chapters(blocks: list[Block], entries: list[Entry], min_words: int = MIN_CHAPTER_WORDS) -> list[Chapter]:
     """Cut ``blocks`` at ``entries`` (sorted by position) into chapters.
 
-    Text before the first entry is front matter: dropped when short (a title page), else narrated
-    as a section from its first heading-like line. Entries that are skip matter
+    Text before the first entry is front matter: dropped when short and without two headed pieces
+    of text (a title page), else narrated as a section from its first heading-like line. Entries that are skip matter
     (contents, copyright, cover, licence...) or hold fewer than ``min_words`` words besides their
     heading are dropped. Leading heading blocks of each span are dropped (the title is spoken from
     ``Chapter.title``).
@@ -290,7 +293,7 @@ def build_chapters(blocks: list[Block], entries: list[Entry], min_words: int = M
     book_words = sum(count_words(b.text) for b in blocks)
     if dedup:
         front = blocks[:dedup[0].pos]
-        if sum(count_words(b.text) for b in front) > _FRONT_WORDS:
+        if sum(count_words(b.text) for b in front) > _FRONT_WORDS or _headed_pieces(front) >= 2:
             # A whole preface or letter, not a title page: narrate it as a section.
             chapters.extend(_front_section(front))
         else:
@@ -327,6 +330,19 @@ def build_chapters(blocks: list[Block], entries: list[Entry], min_words: int = M
             kind = "chapter"
         chapters.append(Chapter(title=e.title, paragraphs=paras, kind=kind))
     return chapters
+
+
+def _headed_pieces(blocks: list[Block]) -> int:
+    """Headings followed by at least MIN_CHAPTER_WORDS words of text before the next heading: a
+    title page has a few headed lines, pieces (poems a wrong cut left in front) have text."""
+    pieces, words, open_ = 0, 0, False
+    for b in [*blocks, Block("", 1)]:
+        if b.heading:
+            pieces += open_ and words >= MIN_CHAPTER_WORDS
+            open_, words = True, 0
+        else:
+            words += count_words(b.text)
+    return pieces
 
 
 def _front_section(front: list[Block]) -> list[Chapter]:
@@ -426,4 +442,33 @@ def split_numbered_pieces(chapters: list[Chapter]) -> list[Chapter]:
                 title, body = f"{title} {body[0]}", body[1:]
             out.append(Chapter(title=title, paragraphs=pending + body, kind="chapter"))
             pending = group_here
+    return out
+
+
+# --- stray entries between the pieces of a collection ------------------------------------------
+
+# A chapter this short (words) between two of at least STRAY_NEIGHBOUR_WORDS is a stray heading
+# (the length checks.structure_warnings flags), when its title is outside its neighbours' numbering.
+STRAY_WORDS = TINY_WORDS
+STRAY_NEIGHBOUR_WORDS = 150
+# "LETTER XII.", "XII.", "12": capital numerals only, so "Mild Days" is not numbered.
+_NUMBERED_TITLE = re.compile(r"^\W*(?:[^\W\d]+\.?\s+)?(?:[IVXLCDM]+|\d{1,4})\b")
+
+
+def merge_stray_entries(chapters: list[Chapter]) -> list[Chapter]:
+    """Fold a short unnumbered entry between two long numbered ones into the one before it, its
+    title read as text: a "POSTSCRIPT." or an editor's "NOTE." between letters, a dateline heading
+    between speeches. A collection's own short pieces are numbered like their neighbours (poem
+    LXXXV between LXXXIV and LXXXVI) or sit between short ones, and stay."""
+    out: list[Chapter] = []
+    for i, ch in enumerate(chapters):
+        prev = out[-1] if out else None
+        nxt = chapters[i + 1] if i + 1 < len(chapters) else None
+        if (prev is not None and nxt is not None and ch.words < STRAY_WORDS
+                and min(prev.words, nxt.words) >= STRAY_NEIGHBOUR_WORDS
+                and not _NUMBERED_TITLE.match(ch.title)
+                and _NUMBERED_TITLE.match(prev.title) and _NUMBERED_TITLE.match(nxt.title)):
+            prev.paragraphs = [*prev.paragraphs, ch.title, *ch.paragraphs]
+            continue
+        out.append(ch)
     return out

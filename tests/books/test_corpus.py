@@ -8,7 +8,7 @@ import pytest
 
 from e3.books.errors import EncryptedPDFError, ScannedPDFError
 from e3.books.parse import parse_book
-from tests.conftest import corpus_file
+from tests.conftest import CORPUS, corpus_file
 
 # file, chapters, extra sections, language, (first title, last chapter title)
 CASES = [
@@ -123,3 +123,29 @@ def test_pdf_encrypted_and_scanned_raise():
         parse_book(corpus_file("pdf/encrypted_password-protected.pdf"))
     with pytest.raises(ScannedPDFError, match="no text layer"):
         parse_book(corpus_file("pdf/scanned_linn-brochure_no-text-layer.pdf"))
+
+
+PDFS = sorted(p.name for p in CORPUS.glob("pdf/*.pdf")
+              if p.name not in {"encrypted_password-protected.pdf", "scanned_linn-brochure_no-text-layer.pdf"})
+
+
+@pytest.mark.parametrize("name", PDFS or ["missing.pdf"], ids=lambda n: n[:40])
+def test_pdf_text_has_unicode_not_glyph_ids(name):
+    """Every glyph comes out as a character: no "(cid:N)" placeholders (pdfminer wrote 1,050 of
+    them for Calculus Made Easy's math), no replacement characters, no control characters."""
+    book = parse_book(corpus_file(f"pdf/{name}"))
+    text = "\n".join(p for c in book.chapters for p in [c.title, *c.paragraphs])
+    assert "(cid:" not in text
+    assert "\ufffd" not in text and "\ufffe" not in text
+    assert not re.search(r"[\x00-\x08\x0b-\x1f]", text)
+
+
+def test_pdf_drop_caps_reading_order_and_hyphens_across_lines():
+    """A Study in Scarlet: a drop cap keeps its word apart, lines read in order (pdfminer put
+    "“What are you up" before "had listened"), and words hyphenated at a line end are joined."""
+    book = parse_book(corpus_file("pdf/study-in-scarlet_213p_no-outline_wrapped-headings.pdf"))
+    text = " ".join(" ".join(c.paragraphs) for c in book.chapters)
+    assert book.chapters[2].paragraphs[1].startswith("I confess that I was considerably startled")
+    assert "after he had listened to my misfortunes. “What are you up to now?”" in text
+    assert "a man of studious and quiet habits." in text
+    assert "consid- erably" not in text and "considerably" in text
