@@ -33,10 +33,10 @@ import sqlalchemy as sa  # noqa: E402
 
 from e3.catalog.db import create_all, make_engine  # noqa: E402
 from e3.fsutil import atomic_write_bytes  # noqa: E402
-from e3.pictures.comfyui import ComfyUIClient  # noqa: E402
-from e3.pictures.queue import JobQueue  # noqa: E402
-from e3.pictures.worker import run_worker  # noqa: E402
-from e3.pictures.workflow import fill, load_workflow  # noqa: E402
+from e3.comfyui.client import ComfyUIClient  # noqa: E402
+from e3.comfyui.queue import JobQueue  # noqa: E402
+from e3.comfyui.worker import run_worker  # noqa: E402
+from e3.comfyui.workflow import fill, load_workflow  # noqa: E402
 from tests.pictures.fake_comfyui import FakeComfyUI  # noqa: E402
 
 PARAMS = {"prompt": "bench", "width": 64, "height": 64}

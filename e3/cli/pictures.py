@@ -39,8 +39,8 @@ def worker_comfyui_command(url: str, worker_id: str | None, once: bool, idle_exi
     stops at once and gives the job back to the queue (pending, no attempt counted).
     """
     from e3.cli.core import _engine, _foundry
-    from e3.pictures.comfyui import redact_url
-    from e3.pictures.worker import default_worker_id, run_worker
+    from e3.comfyui.client import redact_url
+    from e3.comfyui.worker import default_worker_id, run_worker
 
     if not url.startswith(("http://", "https://")):
         raise E3Error(f"--url must start with http:// or https://, not {url!r}")

@@ -184,7 +184,7 @@ def synthesize_all(todo: list[dict], log: Log = _quiet) -> None:
 def comfyui_music(engine: sa.Engine, comfyui, job: VideoJob, todo: list[dict], log: Log = _quiet) -> None:
     """ACE-Step tracks through the ``comfyui_jobs`` queue; ``comfyui`` gives the server settings."""
     from e3.config import settings
-    from e3.pictures.generate import ComfyTask, run_comfyui_tasks
+    from e3.comfyui.tasks import ComfyTask, run_comfyui_tasks
 
     workflow = settings().music_workflow
     tasks = [ComfyTask(key=f"{job.partition_key}:music:{s['out'].stem}", workflow=workflow,

@@ -19,9 +19,9 @@ import sqlalchemy as sa
 from e3.catalog.db import create_all, make_engine
 from e3.catalog.status import book_status
 from e3.demo_book import write_epub
-from e3.pictures.generate import ComfyTask, GenerationError, run_comfyui_tasks
-from e3.pictures.queue import JobQueue
-from e3.pictures.worker import run_worker
+from e3.comfyui.tasks import ComfyTask, GenerationError, run_comfyui_tasks
+from e3.comfyui.queue import JobQueue
+from e3.comfyui.worker import run_worker
 from tests.pictures.fake_comfyui import FakeComfyUI
 from tests.pipeline.helpers import catalog_engine, register
 

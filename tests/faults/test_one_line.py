@@ -16,7 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from e3.cli import main
-from e3.pictures.comfyui import ComfyUIClient, ComfyUIError
+from e3.comfyui.client import ComfyUIClient, ComfyUIError
 
 
 def _one_line(result) -> str:

@@ -10,9 +10,9 @@ import pytest
 from PIL import Image
 
 from e3.errors import E3Error
-from e3.pictures.comfyui import (ComfyUIClient, ComfyUIError, ComfyUIExecutionError, ComfyUIPromptRejected,
+from e3.comfyui.client import (ComfyUIClient, ComfyUIError, ComfyUIExecutionError, ComfyUIPromptRejected,
                                  ComfyUITimeout, ComfyUIUnreachable)
-from e3.pictures.workflow import (WorkflowError, WorkflowFormatError, available_workflows, fill, find_nodes,
+from e3.comfyui.workflow import (WorkflowError, WorkflowFormatError, available_workflows, fill, find_nodes,
                                   load_workflow)
 from tests.pictures.fake_comfyui import KNOWN_CLASSES
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from e3.pictures.comfyui import ComfyUIClient, ComfyUIError
+from e3.comfyui.client import ComfyUIClient, ComfyUIError
 from e3.errors import ConfigError
-from e3.pictures.generate import comfyui_job_timeout
-from e3.pictures.queue import JobQueue
-from e3.pictures.worker import run_worker
+from e3.comfyui.tasks import comfyui_job_timeout
+from e3.comfyui.queue import JobQueue
+from e3.comfyui.worker import run_worker
 
 
 def _job(queue, name, out, **params):

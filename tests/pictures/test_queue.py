@@ -8,7 +8,7 @@ import threading
 import pytest
 
 from e3.catalog.db import make_engine
-from e3.pictures.queue import JobQueue, LeaseLost, QueueError, QueueTimeout, utcnow
+from e3.comfyui.queue import JobQueue, LeaseLost, QueueError, QueueTimeout, utcnow
 
 
 @pytest.fixture

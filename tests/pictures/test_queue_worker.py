@@ -10,9 +10,9 @@ import pytest
 from PIL import Image
 
 from e3.catalog.db import make_engine
-from e3.pictures.comfyui import ComfyUIClient
-from e3.pictures.queue import JobQueue, LeaseLost, utcnow
-from e3.pictures.worker import build_workflow, process_job, prompt_id_for, run_worker
+from e3.comfyui.client import ComfyUIClient
+from e3.comfyui.queue import JobQueue, LeaseLost, utcnow
+from e3.comfyui.worker import build_workflow, process_job, prompt_id_for, run_worker
 
 
 def image_job(queue, name, out, **params):

@@ -5,7 +5,7 @@ A job's ``metadata`` (JSON in ``comfyui_jobs.metadata``)::
     {
       "workflow": "sdxl_text_to_image",      # shipped name or a path; default: the row's workflow_id
       "params": {"prompt": "...", "negative": "...", "seed": 7, "width": 1344, "height": 768},
-                                              # keyword arguments of e3.pictures.workflow.fill
+                                              # keyword arguments of e3.comfyui.workflow.fill
       "output_path": "pg98/images/scene_001.png",   # where the first output file goes
       "input_image": "pg98/images/sketch.png",      # optional: uploaded, then set on "Load Image"
       "timeout": 900                          # optional: seconds to wait for ComfyUI
@@ -38,10 +38,10 @@ import sqlalchemy as sa
 
 from e3.errors import E3Error
 from e3.fsutil import atomic_write_bytes, sha256_bytes
-from e3.pictures.comfyui import (ComfyUICancelled, ComfyUIClient, ComfyUIError, ComfyUIPromptRejected,
+from e3.comfyui.client import (ComfyUICancelled, ComfyUIClient, ComfyUIError, ComfyUIPromptRejected,
                                  ComfyUIUnreachable, OutputFile)
-from e3.pictures.queue import Job, JobQueue, LeaseLost
-from e3.pictures.workflow import fill, load_workflow
+from e3.comfyui.queue import Job, JobQueue, LeaseLost
+from e3.comfyui.workflow import fill, load_workflow
 
 _PROMPT_NS = uuid.UUID("8a1e3c52-3f0e-4c36-9a51-5c7d0c1f7e3b")
 

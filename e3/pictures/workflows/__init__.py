@@ -1,1 +1,0 @@
-"""ComfyUI workflows in API format, shipped with E3 (loaded with ``e3.pictures.workflow.load_workflow``)."""
