@@ -207,7 +207,7 @@ def load_chapters(paths) -> tuple[dict, list]:
 )
 def narration_chunks(context: dg.AssetExecutionContext, catalog: CatalogResource,
                      foundry: FoundryResource, tts: TTSResource) -> dg.MaterializeResult:
-    from e3.books.chunking import plan_chunks
+    from e3.books.chunking import write_chunk_plan
 
     book_id = context.partition_key
     paths = foundry.book(book_id)
@@ -215,26 +215,18 @@ def narration_chunks(context: dg.AssetExecutionContext, catalog: CatalogResource
         meta, chapters = load_chapters(paths)
         language = meta.get("language") or "en"
         voice = tts.voice_for_book(catalog, book_id)
-        # One step: display text (for subtitles) and spoken text (for the voice), sentence by sentence.
-        chunks = plan_chunks(chapters, max_chars=voice.chunk_limit, language=language)
-        plan = {
-            "book_id": book_id,
-            "language": language,
-            "chunk_limit": voice.chunk_limit,
-            "chapters": [{"index": i, "title": c.title, "kind": c.kind} for i, c in enumerate(chapters)],
-            "chunks": [c.to_dict() for c in chunks],
-        }
-        foundry.foundry().write_json(paths.chunk_plan, plan)
-        catalog.set_values(book_id, total_chunks=len(chunks))  # planning is not a step of its own
-    longest = max((max(len(c.text), len(c.spoken)) for c in chunks), default=0)
-    context.log.info(f"{book_id}: {len(chunks)} chunks (limit {voice.chunk_limit} chars, longest {longest})")
+        # One step: display text (for subtitles) and spoken text (for the voice), sentence by sentence,
+        # written as they are made.
+        plan = write_chunk_plan(paths.chunk_plan, chapters, voice.chunk_limit, language, book_id=book_id)
+        catalog.set_values(book_id, total_chunks=plan.chunks)  # planning is not a step of its own
+    context.log.info(f"{book_id}: {plan.chunks} chunks (limit {voice.chunk_limit} chars, longest {plan.longest})")
     return dg.MaterializeResult(
         metadata={
             "path": dg.MetadataValue.path(str(paths.chunk_plan)),
-            "chunks": len(chunks),
+            "chunks": plan.chunks,
             "chunk_limit": voice.chunk_limit,
-            "longest_chunk_chars": longest,
+            "longest_chunk_chars": plan.longest,
             "language": language,
         },
-        data_version=dg.DataVersion(sha256_text(*(c.text_hash for c in chunks))[:16]),
+        data_version=dg.DataVersion(plan.data_version),
     )
