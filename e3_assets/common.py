@@ -10,6 +10,7 @@ from pathlib import Path
 import dagster as dg
 
 from e3.errors import E3Error
+from e3.interrupts import interrupts_held
 from e3_resources.catalog import CatalogResource
 
 # Transient faults (a busy database, a flaky server) get a couple of retries; E3Errors (bad input)
@@ -48,34 +49,13 @@ def catalog_step(catalog: CatalogResource, book_id: str, step: str, *, announce:
         raise
     except BaseException as exc:  # Ctrl-C, SIGTERM, Dagster's interrupt: never left "processing"
         dagster_interrupt = isinstance(exc, dg.DagsterExecutionInterruptedError)
-        with _interrupts_held():
+        with interrupts_held():
             catalog.mark(book_id, step, "failed",
                          error="interrupted (Ctrl-C or SIGTERM)" if dagster_interrupt
                          else f"interrupted ({exc.__class__.__name__})")
         if dagster_interrupt:  # Dagster's form of Ctrl-C and SIGTERM inside a step
             _stop_run_on_interrupt(book_id)
         raise
-
-
-@contextlib.contextmanager
-def _interrupts_held() -> Iterator[None]:
-    """No second interrupt while the failure is written. Ctrl-C in a terminal reaches a step's
-    process, then the multiprocess executor forwards one more: raised inside the catalog write, it
-    left the step "processing". The run is stopping anyway, so one that arrives here is dropped."""
-    import signal
-    import threading
-
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    held = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
-    for sig in held:
-        signal.signal(sig, lambda *_: None)
-    try:
-        yield
-    finally:
-        for sig, handler in held.items():
-            signal.signal(sig, handler)
 
 
 def disk_full_message(exc: OSError) -> str:
