@@ -7,9 +7,9 @@ Usage::
     outputs = client.run(workflow, prompt_id="...", timeout=600)
     for out in outputs:                        # OutputFile(node_id, filename, ..., kind, data)
         Path(out.filename).write_bytes(out.data)
-    # large files: stream each to disk, checked before it gets its name
+    # large files: each streams to a temporary file, verify(temp) may refuse it, then it is renamed
     for ref in client.output_refs(client.run_entry(workflow)):
-        client.download_to(ref.info, Path(ref.filename), verify=check)
+        client.download_to(ref.info, Path(ref.filename), verify=lambda tmp: Image.open(tmp).verify())
 
 Protocol facts this client relies on (ComfyUI ``server.py`` / ``execution.py``):
 
