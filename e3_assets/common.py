@@ -10,6 +10,7 @@ from pathlib import Path
 import dagster as dg
 
 from e3.errors import E3Error
+from e3.interrupts import interrupts_held
 from e3_resources.catalog import CatalogResource
 
 # Transient faults (a busy database, a flaky server) get a couple of retries; E3Errors (bad input)
@@ -95,9 +96,10 @@ def catalog_step(catalog: CatalogResource, book_id: str, step: str, *, announce:
         raise
     except BaseException as exc:  # Ctrl-C, SIGTERM, Dagster's interrupt: never left "processing"
         dagster_interrupt = isinstance(exc, dg.DagsterExecutionInterruptedError)
-        catalog.mark(book_id, step, "failed",
-                     error="interrupted (Ctrl-C or SIGTERM)" if dagster_interrupt
-                     else f"interrupted ({exc.__class__.__name__})")
+        with interrupts_held():
+            catalog.mark(book_id, step, "failed",
+                         error="interrupted (Ctrl-C or SIGTERM)" if dagster_interrupt
+                         else f"interrupted ({exc.__class__.__name__})")
         if dagster_interrupt:  # Dagster's form of Ctrl-C and SIGTERM inside a step
             _stop_run_on_interrupt(book_id)
         raise

@@ -12,19 +12,29 @@ voice reads, ``speak`` applied to each display sentence; the lists are one-to-on
 - ``pause_after`` is "sentence" inside a paragraph, "paragraph" at a paragraph's end and
   "chapter" at a chapter's end; ``text_hash`` hashes the spoken text, so a display-only edit
   never re-voices a chunk.
+
+``iter_chunks`` makes the same chunks one at a time and ``write_chunk_plan`` writes them into
+chunks.json as they are made, so a huge book is never held as a list of chunks. A paragraph past
+``HUGE_TEXT`` (hostile input: no real paragraph is that long) is cleaned and split window by window.
 """
 
 from __future__ import annotations
 
+import hashlib
+import itertools
+import json
 import re
-from dataclasses import asdict, dataclass, field
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from json.encoder import encode_basestring
+from pathlib import Path
 from typing import Any
 
 import pysbd
 
 from e3.books.model import Chapter
 from e3.books.speech import for_the_eye, heading_for_the_ear, heading_for_the_eye, speak
-from e3.fsutil import sha256_text
+from e3.fsutil import atomic_path, sha256_text
 
 _SEGMENTERS: dict[str, pysbd.Segmenter] = {}
 _PYSBD_LANGS = set(pysbd.languages.LANGUAGE_CODES) if hasattr(pysbd, "languages") else {"en"}
@@ -45,13 +55,15 @@ def _segmenter(language: str) -> pysbd.Segmenter:
 # paragraph is that long) a plain punctuation split keeps the cost linear.
 SBD_WINDOW = 3000
 HUGE_TEXT = 1_000_000
+HUGE_WINDOW = 1 << 16
 _SURE_END = re.compile(r"(?<=[.!?…])[\"'”’)\]]*\s+(?=[\"'“‘(\[]*[A-ZÀ-ÖØ-Þ0-9])")
 _ANY_END = re.compile(r"(?<=[.!?…;])[\"'”’)\]]*\s+")
+_WHITESPACE = re.compile(r"\s+")
 
 
-def _windows(text: str, size: int) -> list[str]:
+def _windows(text: str, size: int) -> Iterator[str]:
     """``text`` cut into pieces of about ``size`` characters at sentence ends (else at spaces)."""
-    out, start = [], 0
+    start = 0
     while len(text) - start > size:
         window = text[start:start + size]
         cut = None
@@ -60,22 +72,49 @@ def _windows(text: str, size: int) -> list[str]:
         if cut is None:
             space = window.rfind(" ", size // 2)
             cut = space + 1 if space > 0 else size
-        out.append(text[start:start + cut])
+        yield text[start:start + cut]
         start += cut
-    out.append(text[start:])
-    return out
+    yield text[start:]
+
+
+def _huge_sentences(raw: str, language: str) -> Iterator[str]:
+    """The sentences of a paragraph past ``HUGE_TEXT``, cleaned (``for_the_eye``) and split window
+    by window: a regex substitution over the whole of it would hold one string per match (a
+    space in 50 MB: 9 million of them, 500 MB)."""
+    for window in _windows(raw, HUGE_WINDOW):
+        yield from _plain_sentences(_WHITESPACE.sub(" ", for_the_eye(window, language)).strip())
+
+
+def _plain_sentences(text: str) -> Iterator[str]:
+    start = 0
+    for m in _ANY_END.finditer(text):  # the pieces _ANY_END.split would give, without the list
+        if piece := text[start:m.start()].strip():
+            yield piece
+        start = m.end()
+    if piece := text[start:].strip():
+        yield piece
 
 
 def split_sentences(text: str, language: str = "en") -> list[str]:
     """Sentences of ``text`` (pysbd; languages pysbd lacks fall back to English rules), in time
     linear in the length of the text."""
-    text = re.sub(r"\s+", " ", text).strip()
-    if not text:
-        return []
+    return list(iter_sentences(text, language))
+
+
+def iter_sentences(text: str, language: str = "en") -> Iterator[str]:
+    """``split_sentences`` one sentence at a time: a huge text is never held as a list of them."""
     if len(text) > HUGE_TEXT:
-        return [s.strip() for s in _ANY_END.split(text) if s.strip()]
+        for window in _windows(text, HUGE_WINDOW):
+            yield from _plain_sentences(_WHITESPACE.sub(" ", window).strip())
+        return
+    text = _WHITESPACE.sub(" ", text).strip()
+    if not text:
+        return
     segmenter = _segmenter(language)
-    return [s.strip() for piece in _windows(text, SBD_WINDOW) for s in segmenter.segment(piece) if s.strip()]
+    for piece in _windows(text, SBD_WINDOW):
+        for s in segmenter.segment(piece):
+            if s := s.strip():
+                yield s
 
 
 @dataclass
@@ -91,7 +130,9 @@ class Chunk:
     spoken_sentences: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {"index": self.index, "chapter_index": self.chapter_index, "paragraph_index": self.paragraph_index,
+                "text": self.text, "sentences": list(self.sentences), "pause_after": self.pause_after,
+                "text_hash": self.text_hash, "spoken": self.spoken, "spoken_sentences": list(self.spoken_sentences)}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Chunk:
@@ -172,41 +213,109 @@ def plan_chunks(chapters: list[Chapter], max_chars: int, language: str = "en") -
     Paragraphs are cleaned with ``for_the_eye`` (idempotent); those left empty are skipped and
     do not count for ``paragraph_index``.
     """
+    return list(iter_chunks(chapters, max_chars, language))
+
+
+def iter_chunks(chapters: Iterable[Chapter], max_chars: int, language: str = "en") -> Iterator[Chunk]:
+    """``plan_chunks`` one chunk at a time (a chunk is held back until the next one shows whether
+    it ends its chapter), so a huge book is never held as a list of chunks."""
     if max_chars < 20:
         raise ValueError("max_chars must be at least 20")
-    chunks: list[Chunk] = []
+    index = 0
+    held: Chunk | None = None
 
-    def add(ci: int, pi: int, pairs: list[tuple[str, str]], pause: str) -> None:
+    def make(ci: int, pi: int, pairs: list[tuple[str, str]], pause: str) -> Chunk:
+        nonlocal index
         sents = [d for d, _ in pairs]
         spoken = [sp for _, sp in pairs]
         text = " ".join(d for d in sents if d)
-        chunks.append(Chunk(len(chunks), ci, pi, text, sents, pause, spoken_hash(spoken),
-                            " ".join(spoken), spoken))
+        index += 1
+        return Chunk(index - 1, ci, pi, text, sents, pause, spoken_hash(spoken), " ".join(spoken), spoken)
 
     for ci, chapter in enumerate(chapters):
-        shown, said = heading_for_the_eye(chapter.title, language), heading_for_the_ear(chapter.title, language)
-        if max(len(shown), len(said)) <= max_chars:
-            add(ci, -1, [(shown, said)], "paragraph")
+        for chunk in _chapter_chunks(ci, chapter, max_chars, language, make):
+            if held is not None:
+                yield held
+            held = chunk
+        if held is not None:  # every chapter has its heading chunk, so this one ends it
+            held.pause_after = "chapter"
+    if held is not None:
+        yield held
+
+
+def _chapter_chunks(ci: int, chapter: Chapter, max_chars: int, language: str, make) -> Iterator[Chunk]:
+    shown, said = heading_for_the_eye(chapter.title, language), heading_for_the_ear(chapter.title, language)
+    if max(len(shown), len(said)) <= max_chars:
+        yield make(ci, -1, [(shown, said)], "paragraph")
+    else:
+        for pair in _pairs(shown, max_chars, language):
+            yield make(ci, -1, [pair], "paragraph")
+    pi = -1
+    for raw in chapter.paragraphs:
+        if len(raw) > HUGE_TEXT:
+            sentences = _huge_sentences(raw, language)
+            first = next(sentences, None)
+            if first is None:
+                continue
+            sentences = itertools.chain([first], sentences)
         else:
-            for pair in _pairs(shown, max_chars, language):
-                add(ci, -1, [pair], "paragraph")
-        start = len(chunks)
-        paragraphs = [p for p in (for_the_eye(p, language) for p in chapter.paragraphs) if p.strip()]
-        for pi, para in enumerate(paragraphs):
-            group: list[tuple[str, str]] = []
-            size = 0
-            for sent in split_sentences(para, language):
-                if not _audible(sent):
-                    continue
-                for pair in _pairs(sent, max_chars, language):
-                    n = max(len(pair[0]), len(pair[1]))
-                    if group and size + 1 + n > max_chars:
-                        add(ci, pi, group, "sentence")
-                        group, size = [], 0
-                    group.append(pair)
-                    size = size + 1 + n if size else n
-            if group:
-                add(ci, pi, group, "paragraph")
-        last = chunks[-1] if len(chunks) > start else chunks[-1]
-        last.pause_after = "chapter"
-    return chunks
+            para = for_the_eye(raw, language)
+            if not para.strip():
+                continue
+            sentences = iter_sentences(para, language)
+        pi += 1
+        group: list[tuple[str, str]] = []
+        size = 0
+        for sent in sentences:
+            if not _audible(sent):
+                continue
+            for pair in _pairs(sent, max_chars, language):
+                n = max(len(pair[0]), len(pair[1]))
+                if group and size + 1 + n > max_chars:
+                    yield make(ci, pi, group, "sentence")
+                    group, size = [], 0
+                group.append(pair)
+                size = size + 1 + n if size else n
+        if group:
+            yield make(ci, pi, group, "paragraph")
+
+
+def _json_block(d: dict[str, Any], pad: str) -> str:
+    """``json.dumps(d, indent=2, ensure_ascii=False)`` nested at ``pad`` for a flat dict of strings,
+    numbers and lists of strings, without the pure-Python indenting encoder (4x slower)."""
+    enc, inner = encode_basestring, pad + "  "
+    parts = []
+    for key, value in d.items():
+        if isinstance(value, list):
+            value = ("[\n" + ",\n".join(f"{inner}  {enc(x)}" for x in value) + f"\n{inner}]") if value else "[]"
+        else:
+            value = enc(value) if isinstance(value, str) else json.dumps(value)
+        parts.append(f"{inner}{enc(key)}: {value}")
+    return "{\n" + ",\n".join(parts) + f"\n{pad}}}"
+
+
+@dataclass(frozen=True)
+class PlanSummary:
+    chunks: int
+    longest: int  # characters of the longest chunk, display or spoken
+    data_version: str  # sha256_text of every chunk's text_hash, first 16 hex digits
+
+
+def write_chunk_plan(path: Path | str, chapters: list[Chapter], max_chars: int, language: str = "en",
+                     **header: Any) -> PlanSummary:
+    """Plan the chunks of ``chapters`` into the JSON file ``path`` as they are made (a temp name,
+    then renamed): ``{**header, "language", "chunk_limit", "chapters": [...], "chunks": [...]}``,
+    the same bytes ``atomic_write_json`` would write for the whole plan."""
+    head = {**header, "language": language, "chunk_limit": max_chars,
+            "chapters": [{"index": i, "title": c.title, "kind": c.kind} for i, c in enumerate(chapters)]}
+    digest, count, longest = hashlib.sha256(), 0, 0
+    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as fh:
+        opening = json.dumps({**head, "chunks": []}, indent=2, ensure_ascii=False)
+        fh.write(opening[:opening.rindex("[]")] + "[")
+        for chunk in iter_chunks(chapters, max_chars, language):
+            fh.write(("," if count else "") + "\n    " + _json_block(chunk.to_dict(), "    "))
+            digest.update(chunk.text_hash.encode("utf-8") + b"\x00")  # as sha256_text hashes parts
+            count += 1
+            longest = max(longest, len(chunk.text), len(chunk.spoken))
+        fh.write("\n  ]\n}\n" if count else "]\n}\n")
+    return PlanSummary(count, longest, digest.hexdigest()[:16])

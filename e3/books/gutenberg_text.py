@@ -296,7 +296,7 @@ def _plain_entries(paras: list[_Para], book_title: str) -> tuple[list[Block], li
             cands = []
     # A contents list: a heading seen again later whose next heading follows within a few words.
     # Numbers that restart in each part ("PART II" / "CHAPTER I.") are far apart and all kept.
-    words = [len(t.split()) for t in texts]
+    words = [t.count(" ") + 1 if t else 0 for t in texts]  # tidied: one space between words
     keys = [_head_key(texts[i], family)[:2] for i in cands]
     toc_lines = set()
     for k, i in enumerate(cands):

@@ -45,6 +45,11 @@ def tokens(text: str) -> list[str]:
     return _TOKEN.findall(text.casefold())
 
 
+def iter_tokens(text: str) -> Iterator[str]:
+    """``tokens`` one at a time, for counting: a huge text is never held as a list of words."""
+    return (m.group() for m in _TOKEN.finditer(text.casefold()))
+
+
 @dataclass
 class LedgerTotals:
     body: int
@@ -84,12 +89,12 @@ class Ledger:
         self.aside: list[tuple[str, Counter[str]]] = []
 
     def add_body(self, text: str, dehyphenate: bool = False) -> None:
-        self.body.update(tokens(_HYPHEN_BREAK.sub("", text) if dehyphenate else text))
+        self.body.update(iter_tokens(_HYPHEN_BREAK.sub("", text) if dehyphenate else text))
 
     def set_aside(self, reason: str, text: str | Iterable[str]) -> None:
         if not isinstance(text, str):
             text = "\n".join(text)
-        got = Counter(tokens(text))
+        got = Counter(iter_tokens(text))
         if got:
             self.aside.append((reason, got))
 
@@ -98,9 +103,9 @@ class Ledger:
         left = Counter(self.body)
         narrated_words = Counter()
         for ch in chapters:
-            narrated_words.update(tokens(ch.title))
+            narrated_words.update(iter_tokens(ch.title))
             for p in ch.paragraphs:
-                narrated_words.update(tokens(p))
+                narrated_words.update(iter_tokens(p))
         narrated_hit = narrated_words & left
         left -= narrated_hit
         added = sum((narrated_words - narrated_hit).values())

@@ -34,6 +34,15 @@ _URL_LED = re.compile(rf"(?<!\w)(?:{_URL_LEAD}){_URL_BODY}", re.I)
 _URL = re.compile(_URL_BODY, re.I)
 _PAGE = re.compile(r"\[\s*(?:p(?:age|g)?\.?\s*)?\d{1,4}\s*\]|\{\s*p?\.?\s*\d{1,4}\s*\}", re.I)
 _SPACES = re.compile(r"[ \t\u00a0]+")
+_SPACE_RUN = re.compile(r" {2,}")
+_DIGIT = re.compile(r"\d")
+_MONEY = re.compile(r"[£$€]")
+_rx = lru_cache(maxsize=None)(re.compile)
+
+
+def _sub(pattern: str, repl, text: str, flags: int = 0) -> str:
+    """``re.sub`` through a cache of compiled patterns (the per-sentence rules run millions of times)."""
+    return _rx(pattern, flags).sub(repl, text)
 
 _TITLES = {"Mr.": "Mister", "Mrs.": "Missus", "Ms.": "Miz", "Dr.": "Doctor", "Prof.": "Professor",
            "Capt.": "Captain", "Col.": "Colonel", "Gen.": "General", "Lt.": "Lieutenant", "Rev.": "Reverend",
@@ -47,21 +56,34 @@ def _lang(language: str) -> str:
     return (language or "en").split("-")[0].split("_")[0].lower()
 
 
+_TAG = re.compile(r"<[^>]+>")
+_EMPTY_PARENS = re.compile(r"\(\s*\)")
+_DASHES = re.compile(r"(?<!-)--(?!-)")
+_UNDERSCORED = re.compile(r"_(\w[^_]*)_")
+_BLANK_LINES = re.compile(r"\n{3,}")
+_SPACE_BEFORE_PUNCT = re.compile(r" +([,.;:!?])")
+# Each cleanup pattern needs one of these; a sentence with none (most) skips them all.
+_CLEAN_HINT = re.compile(r"[\[{(<_*†‡§¹²³⁰⁴⁵⁶⁷⁸⁹]|--|://|www\.|\.(?:com|org|net|edu|gov|io|info)", re.I)
+
+
 def _clean_common(text: str) -> str:
-    text = _ILLUSTRATION.sub("", text)
-    text = _URL_PAREN.sub("", text)
-    text = _URL_LED.sub("", text)
-    text = _URL.sub("", text)
-    text = _PAGE.sub("", text)
-    text = _FOOTNOTE.sub("", text)
-    text = re.sub(r"<[^>]+>", "", text)
-    text = re.sub(r"\(\s*\)", "", text)
-    text = re.sub(r"(?<!-)--(?!-)", " — ", text)
-    text = re.sub(r"_(\w[^_]*)_", r"\1", text)
-    lines = [_SPACES.sub(" ", ln).strip() for ln in text.split("\n")]
-    text = "\n".join(lines)
-    text = re.sub(r"\n{3,}", "\n\n", text)
-    return re.sub(r" +([,.;:!?])", r"\1", text).strip()
+    if _CLEAN_HINT.search(text):
+        text = _ILLUSTRATION.sub("", text)
+        text = _URL_PAREN.sub("", text)
+        text = _URL_LED.sub("", text)
+        text = _URL.sub("", text)
+        text = _PAGE.sub("", text)
+        text = _FOOTNOTE.sub("", text)
+        text = _TAG.sub("", text)
+        text = _EMPTY_PARENS.sub("", text)
+        text = _DASHES.sub(" — ", text)
+        text = _UNDERSCORED.sub(r"\1", text)
+    if "\n" in text:
+        text = "\n".join(_SPACES.sub(" ", ln).strip() for ln in text.split("\n"))
+        text = _BLANK_LINES.sub("\n\n", text)
+    else:
+        text = _SPACES.sub(" ", text).strip()
+    return _SPACE_BEFORE_PUNCT.sub(r"\1", text).strip()
 
 
 def for_the_eye(text: str, language: str = "en") -> str:
@@ -183,10 +205,38 @@ def _cardinal_kw(n: int, lang: str) -> str:
     return _title(w) if lang in ("en", "de") else w
 
 
+@lru_cache(maxsize=None)
+def _roman_patterns(lang: str) -> tuple[re.Pattern | None, re.Pattern | None, re.Pattern | None]:
+    """The keyword and regnal patterns of ``lang``, and a cheap superset of the keyword one (no
+    ``\\b`` or IGNORECASE, which stop the regex engine from skipping ahead): most sentences fail it."""
+    kws = _KEYWORDS.get(lang)
+    keyword = hint = None
+    if kws:
+        keyword = re.compile(rf"\b(?P<kw>{kws})\s+{_NUM}{_END}", flags=re.I if lang == "en" else 0)
+        hint = re.compile(rf"(?:{kws.lower()})\s+[ivxlcdm]" if lang == "en" else rf"(?:{kws})\s+[IVXLCDM]")
+    name = rf"(?P<name>(?:(?:{_REGNAL_TITLES})\s+(?:[A-Z][\w’'-]+\s+)?[A-Z][\w’'-]+)|\b(?:{_REGNAL_NAMES}))"
+    dot = r"(?P<dot>\.)?" if lang == "de" else r"(?P<dot>)"
+    regnal = re.compile(rf"{name}\s+{_NUM}{dot}{_END}") if lang in _REGNAL_LANGS else None
+    return keyword, hint, regnal
+
+
+def _may_have_keyword(text: str, hint: re.Pattern, lang: str) -> bool:
+    if lang != "en":
+        return hint.search(text) is not None
+    # IGNORECASE also folds a few non-ASCII letters (ſ, ı, K) into ASCII ones: only ASCII is lowered.
+    return not text.isascii() or hint.search(text.lower()) is not None
+
+
+_REGNAL_LANGS = ("en", "fr", "de", "es", "it", "pt", "nl")
+# Every regnal match holds one of these words and a space before a roman numeral.
+_REGNAL_HINT = re.compile(rf"(?:{_REGNAL_TITLES}|{_REGNAL_NAMES})")
+_SPACE_ROMAN = re.compile(r"\s[IVXLCDM]")
+
+
 def _expand_roman(text: str, lang: str) -> str:
     """Roman numerals after keywords (cardinal) and after regnal names/titles (ordinal)."""
-    kws = _KEYWORDS.get(lang)
-    if kws:
+    keyword, hint, regnal_re = _roman_patterns(lang)
+    if keyword is not None and _may_have_keyword(text, hint, lang):
         def kw(m: re.Match) -> str:
             num, word = m.group("num"), m.group("kw")
             val = roman_value(num)
@@ -197,9 +247,9 @@ def _expand_roman(text: str, lang: str) -> str:
                 return m.group(0)
             return f"{word} {_cardinal_kw(val, lang)}"
 
-        text = re.sub(rf"\b(?P<kw>{kws})\s+{_NUM}{_END}", kw, text, flags=re.I if lang == "en" else 0)
+        text = keyword.sub(kw, text)
 
-    if lang in ("en", "fr", "de", "es", "it", "pt", "nl"):
+    if regnal_re is not None and _SPACE_ROMAN.search(text) and _REGNAL_HINT.search(text):
         def regnal(m: re.Match) -> str:
             num = m.group("num")
             val = roman_value(num)
@@ -216,14 +266,12 @@ def _expand_roman(text: str, lang: str) -> str:
                 dot = "" if re.match(r"\s+[a-zäöü]", after) else "."
             return f"{m.group('name')} {_ordinal_name(val, lang)}{dot}"
 
-        name = rf"(?P<name>(?:(?:{_REGNAL_TITLES})\s+(?:[A-Z][\w’'-]+\s+)?[A-Z][\w’'-]+)|\b(?:{_REGNAL_NAMES}))"
-        dot = r"(?P<dot>\.)?" if lang == "de" else r"(?P<dot>)"
-        text = re.sub(rf"{name}\s+{_NUM}{dot}{_END}", regnal, text)
-        if lang == "fr":
-            text = re.sub(r"\b(?P<name>[A-Z][\w-]+)\s+Ier\b", r"\g<name> premier", text)
-            text = re.sub(r"\b([IVXLC]{2,}|V|X)(?:e|ème|ᵉ)\b",  # "XIXe", "Ve"; not "Le", "Ce"
-                          lambda m: _words(roman_value(m.group(1)), "fr", "ordinal")
-                          if roman_value(m.group(1)) else m.group(0), text)
+        text = regnal_re.sub(regnal, text)
+    if lang == "fr":
+        text = _sub(r"\b(?P<name>[A-Z][\w-]+)\s+Ier\b", r"\g<name> premier", text)
+        text = _sub(r"\b([IVXLC]{2,}|V|X)(?:e|ème|ᵉ)\b",  # "XIXe", "Ve"; not "Le", "Ce"
+                      lambda m: _words(roman_value(m.group(1)), "fr", "ordinal")
+                      if roman_value(m.group(1)) else m.group(0), text)
     return text
 
 
@@ -253,12 +301,13 @@ def _year_in(n: int, lang: str) -> str:
 def _expand_dates(text: str, lang: str) -> str:
     """Dates in the order ``lang`` writes them, said the way a narrator says them."""
     months = _MONTHS.get(lang)
-    if not months or not any(ch.isdigit() for ch in text):  # no date without a number
+    if not months or not _DIGIT.search(text):  # no date without a number
         return text
     if lang == "en":
         months = f"{months}|{months.upper()}"  # "MAY 10." in capitalised letter headings
         for abbr, full in _EN_MONTH_ABBR.items():
-            text = re.sub(rf"\b{re.escape(abbr)}(?=\s+\d)", full, text)
+            if abbr in text:
+                text = _sub(rf"\b{re.escape(abbr)}(?=\s+\d)", full, text)
 
         def mdy(m: re.Match) -> str:  # July 4, 1776
             out = f"{m.group('m')} {_words(int(m.group('d')), 'en', 'ordinal')}"
@@ -266,7 +315,7 @@ def _expand_dates(text: str, lang: str) -> str:
                 out += f", {_year_words(int(m.group('y')))}"
             return out
 
-        text = re.sub(rf"\b(?P<m>{months})\s+(?P<d>[1-9]|[12]\d|3[01])(?:st|nd|rd|th)?(?:,\s*(?P<y>\d{{3,4}}))?"
+        text = _sub(rf"\b(?P<m>{months})\s+(?P<d>[1-9]|[12]\d|3[01])(?:st|nd|rd|th)?(?:,\s*(?P<y>\d{{3,4}}))?"
                       r"(?![\d,.]\d|\w)", mdy, text)
 
         def dmy(m: re.Match) -> str:  # 4 July 1776
@@ -276,7 +325,7 @@ def _expand_dates(text: str, lang: str) -> str:
                 out += f", {_year_words(int(m.group('y')))}"
             return out
 
-        return re.sub(rf"(?P<the>\b[Tt]he\s+)?\b(?P<d>[1-9]|[12]\d|3[01])(?:st|nd|rd|th)?\s+(?:of\s+)?(?P<m>{months})"
+        return _sub(rf"(?P<the>\b[Tt]he\s+)?\b(?P<d>[1-9]|[12]\d|3[01])(?:st|nd|rd|th)?\s+(?:of\s+)?(?P<m>{months})"
                       r"(?:,?\s+(?P<y>\d{3,4}))?(?![\d,.]\d|\w)", dmy, text)
 
     if lang == "de":
@@ -290,14 +339,14 @@ def _expand_dates(text: str, lang: str) -> str:
                 out += f" {_words(int(m.group('y')), 'de', 'year')}"
             return out
 
-        return re.sub(rf"(?P<prev>\b\w+\s+)?\b(?P<d>[1-9]|[12]\d|3[01])\.\s*(?P<m>{months})"
+        return _sub(rf"(?P<prev>\b\w+\s+)?\b(?P<d>[1-9]|[12]\d|3[01])\.\s*(?P<m>{months})"
                       r"(?:\s+(?P<y>\d{3,4}))?(?![\d.,]\d|\w)", de, text)
 
     de_ = r"\s+de" if lang in ("es", "pt") else ""
 
     def dm(m: re.Match) -> str:  # le 14 juillet 1789, el 2 de mayo de 1808, 3 oktober 1990
         d = m.group("d")
-        n = int(re.sub(r"\D", "", d))
+        n = int(_sub(r"\D", "", d))
         first = n == 1 and (lang in ("fr", "it", "pt") or not d.isdigit())
         day = _FIRST.get(lang, _words(1, lang, "ordinal")) if first else _words(n, lang)
         out = f"{day}{m.group('de')}{m.group('m')}"
@@ -306,7 +355,7 @@ def _expand_dates(text: str, lang: str) -> str:
         return out
 
     day = r"(?P<d>1(?:er|re|\.?º|\.?°)|[1-9]|[12]\d|3[01])"
-    return re.sub(rf"\b{day}(?P<de>{de_}\s+)(?P<m>{months})(?:(?P<yde>{de_ if lang in ('es', 'pt') else ''}\s+|"
+    return _sub(rf"\b{day}(?P<de>{de_}\s+)(?P<m>{months})(?:(?P<yde>{de_ if lang in ('es', 'pt') else ''}\s+|"
                   rf"\s+del\s+)(?P<y>\d{{3,4}}))?(?![\d.,]\d|\w)", dm, text, flags=re.I)
 
 
@@ -322,22 +371,25 @@ def _expand_titles_en(text: str) -> str:
     if "." not in text:  # every abbreviation ends in a dot: most sentences need no work
         return text
     text = _TITLES_RE.sub(lambda m: _TITLES[m.group(1)], text)
+    if "St." not in text:
+        return text
     # St. before a capitalised name is Saint; after a name/number ("Baker St.") it is Street.
-    text = re.sub(r"\bSt\.(?=\s+[A-Z])", "Saint", text)
-    text = re.sub(r"(?<=[A-Za-z0-9] )St\.", "Street", text)
-    return re.sub(r"\bSt\.", "Saint", text)
+    text = _sub(r"\bSt\.(?=\s+[A-Z])", "Saint", text)
+    text = _sub(r"(?<=[A-Za-z0-9] )St\.", "Street", text)
+    return _sub(r"\bSt\.", "Saint", text)
 
 
 def _expand_en(text: str) -> str:
     text = _expand_titles_en(text)
     text = _expand_roman(text, "en")
+    if not _DIGIT.search(text):  # everything below reads a number
+        return text
     text = _expand_dates(text, "en")
 
     def scaled(m: re.Match) -> str:  # $5 million
         one, many = _CURRENCY[m.group(1)][:2]
         return f"{_number_en(m.group(2))} {m.group(3)} {many}"
 
-    text = re.sub(r"([£$€])\s?(\d+(?:\.\d+)?)\s+(thousand|million|billion|trillion)\b", scaled, text)
 
     def money(m: re.Match) -> str:
         sym, whole, frac = m.group(1), int(m.group(2).replace(",", "")), m.group(3)
@@ -348,15 +400,18 @@ def _expand_en(text: str) -> str:
             out += f" and {_words(c, 'en')} {sub1 if c == 1 else subn}"
         return out
 
-    text = re.sub(r"([£$€])\s?(\d[\d,]*)(?:\.(\d{1,2}))?\b", money, text)
-    text = re.sub(r"(\d+(?:\.\d+)?)\s?%", lambda m: f"{_number_en(m.group(1))} percent", text)
-    text = re.sub(r"\b(\d{1,3}(?:,\d{3})+|\d+)(st|nd|rd|th)\b",
-                  lambda m: _words(int(m.group(1).replace(",", "")), "en", "ordinal"), text)
-    text = re.sub(r"\b(\d+)s\b", lambda m: _plural_decade(int(m.group(1))), text)
-    text = re.sub(r"\b(1\d{3})\s?[-–]\s?(1\d{3}|20\d\d)\b",
-                  lambda m: f"{_year_words(int(m.group(1)))} to {_year_words(int(m.group(2)))}", text)
-    text = re.sub(r"\b(\d{1,3}(?:,\d{3})+)(?:\.(\d+))?(?![\d,])", _grouped_en, text)
-    return re.sub(r"(?<![\w.])\d+(?:\.\d+)?(?![\w])", lambda m: _number_en(m.group(0)), text)
+    if _MONEY.search(text):
+        text = _sub(r"([£$€])\s?(\d+(?:\.\d+)?)\s+(thousand|million|billion|trillion)\b", scaled, text)
+        text = _sub(r"([£$€])\s?(\d[\d,]*)(?:\.(\d{1,2}))?\b", money, text)
+    if "%" in text:
+        text = _sub(r"(\d+(?:\.\d+)?)\s?%", lambda m: f"{_number_en(m.group(1))} percent", text)
+    text = _sub(r"\b(\d{1,3}(?:,\d{3})+|\d+)(st|nd|rd|th)\b",
+                lambda m: _words(int(m.group(1).replace(",", "")), "en", "ordinal"), text)
+    text = _sub(r"\b(\d+)s\b", lambda m: _plural_decade(int(m.group(1))), text)
+    text = _sub(r"\b(1\d{3})\s?[-–]\s?(1\d{3}|20\d\d)\b",
+                lambda m: f"{_year_words(int(m.group(1)))} to {_year_words(int(m.group(2)))}", text)
+    text = _sub(r"\b(\d{1,3}(?:,\d{3})+)(?:\.(\d+))?(?![\d,])", _grouped_en, text)
+    return _sub(r"(?<![\w.])\d+(?:\.\d+)?(?![\w])", lambda m: _number_en(m.group(0)), text)
 
 
 def _grouped_en(m: re.Match) -> str:
@@ -406,10 +461,12 @@ _ORD_SUFFIX = {"fr": r"(?:er|re|e|ème|ᵉ)", "es": r"(?:\.?º|\.?ª|\.?°)", "i
 
 def _expand_other(text: str, lang: str) -> str:
     text = _expand_roman(text, lang)
+    if not _DIGIT.search(text):  # everything below reads a number
+        return text
     text = _expand_dates(text, lang)
     lead = _YEAR_LEAD.get(lang)
     if lead:
-        text = re.sub(rf"\b({lead}\s+)(1[1-9]\d\d)(?![\w.,]\d|\w)",
+        text = _sub(rf"\b({lead}\s+)(1[1-9]\d\d)(?![\w.,]\d|\w)",
                       lambda m: m.group(1) + _words(int(m.group(2)), lang, "year"), text)
     suffix = _ORD_SUFFIX.get(lang)
     if suffix:
@@ -419,20 +476,20 @@ def _expand_other(text: str, lang: str) -> str:
                 return "première" if suf == "re" else "premier"
             w = _words(n, lang, "ordinal")
             return w[:-1] + "a" if suf.endswith(("ª", "a")) and w.endswith("o") else w
-        text = re.sub(rf"\b(\d+)({suffix})(?!\w)", ordinal, text)
+        text = _sub(rf"\b(\d+)({suffix})(?!\w)", ordinal, text)
     pct = _PERCENT.get(lang)
     if pct:
-        text = re.sub(r"(\d)\s?%", rf"\1 {pct}", text)
+        text = _sub(r"(\d)\s?%", rf"\1 {pct}", text)
     sep = _THOUSANDS.get(lang)
     if sep:
-        text = re.sub(rf"(?<![\w.,])(\d{{1,3}}(?:{sep}\d{{3}})+)(?![\w]|[.,]\d)",
+        text = _sub(rf"(?<![\w.,])(\d{{1,3}}(?:{sep}\d{{3}})+)(?![\w]|[.,]\d)",
                       lambda m: re.sub(r"\D", "", m.group(1)), text)
     word = _DECIMAL_WORD.get(lang)
     if word:
-        text = re.sub(r"(?<![\w.,])(\d+),(\d+)(?![\w]|[.,]\d)",
+        text = _sub(r"(?<![\w.,])(\d+),(\d+)(?![\w]|[.,]\d)",
                       lambda m: f"{_words(int(m.group(1)), lang)} {word} "
                                 + " ".join(_words(int(d), lang) for d in m.group(2)), text)
-    return re.sub(r"(?<![\w.,])\d{1,12}(?![\w]|[.,]\d)", lambda m: _words(int(m.group(0)), lang), text)
+    return _sub(r"(?<![\w.,])\d{1,12}(?![\w]|[.,]\d)", lambda m: _words(int(m.group(0)), lang), text)
 
 
 # --------------------------------------------------------------------------------------------
@@ -447,10 +504,12 @@ def speak(text: str, language: str = "en") -> str:
     lang = _lang(language)
     text = _clean_common(text)
     if lang == "en":
-        return re.sub(r" {2,}", " ", _expand_en(text))
-    if lang in _N2W_LANGS:
-        return re.sub(r" {2,}", " ", _expand_other(text, lang))
-    return text
+        text = _expand_en(text)
+    elif lang in _N2W_LANGS:
+        text = _expand_other(text, lang)
+    else:
+        return text
+    return _SPACE_RUN.sub(" ", text) if "  " in text else text
 
 
 def for_the_ear(text: str, language: str = "en") -> str:

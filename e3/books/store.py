@@ -113,33 +113,22 @@ def load_chapters(paths: BookPaths) -> tuple[dict, list[Chapter]]:
 
 @dataclass
 class ChunkPlan:
-    """The chunk plan written to ``paths.chunk_plan``."""
+    """What ``plan_into_foundry`` wrote to ``paths.chunk_plan``."""
 
-    chunks: list
+    chunks: int
+    longest: int  # characters of the longest chunk, display or spoken
     language: str
     chunk_limit: int
-
-    @property
-    def longest(self) -> int:
-        return max((max(len(c.text), len(c.spoken)) for c in self.chunks), default=0)
-
-    @property
-    def data_version(self) -> str:
-        return sha256_text(*(c.text_hash for c in self.chunks))[:16]
+    data_version: str
 
 
 def plan_into_foundry(paths: BookPaths, book_id: str, *, chunk_limit: int) -> ChunkPlan:
-    """Sentence-packed chunks under ``chunk_limit``, each with display and spoken text."""
-    from e3.books.chunking import plan_chunks
+    """Sentence-packed chunks under ``chunk_limit``, each with display and spoken text, written to
+    ``paths.chunk_plan`` as they are made (a 50 MB book never holds its chunks in memory)."""
+    from e3.books.chunking import write_chunk_plan
 
     meta, chapters = load_chapters(paths)
     language = meta.get("language") or "en"
-    chunks = plan_chunks(chapters, max_chars=chunk_limit, language=language)
-    atomic_write_json(paths.chunk_plan, {
-        "book_id": book_id,
-        "language": language,
-        "chunk_limit": chunk_limit,
-        "chapters": [{"index": i, "title": c.title, "kind": c.kind} for i, c in enumerate(chapters)],
-        "chunks": [c.to_dict() for c in chunks],
-    })
-    return ChunkPlan(chunks, language, chunk_limit)
+    # the header keys first, as the plan has always been written
+    summary = write_chunk_plan(paths.chunk_plan, chapters, chunk_limit, language, book_id=book_id)
+    return ChunkPlan(summary.chunks, summary.longest, language, chunk_limit, summary.data_version)

@@ -84,7 +84,22 @@ class Entry:
 
 
 def clean_space(text: str) -> str:
-    return _WS.sub(" ", text.replace("\u00ad", "")).strip()
+    text = text.replace("\u00ad", "")
+    if len(text) <= _SQUEEZE_WINDOW:
+        return _WS.sub(" ", text).strip()
+    # A substitution over a huge text holds one string per match (every space of a 50 MB line:
+    # 500 MB): squeeze it in windows, each cut just before a whitespace run so none is split.
+    parts, start = [], 0
+    while start < len(text):
+        end = min(start + _SQUEEZE_WINDOW, len(text))
+        while end < len(text) and (text[end - 1].isspace() or not text[end].isspace()):
+            end += 1
+        parts.append(_WS.sub(" ", text[start:end]))
+        start = end
+    return "".join(parts).strip()
+
+
+_SQUEEZE_WINDOW = 1 << 20
 
 
 def is_skip_title(title: str) -> bool:

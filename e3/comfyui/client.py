@@ -7,6 +7,9 @@ Usage::
     outputs = client.run(workflow, prompt_id="...", timeout=600)
     for out in outputs:                        # OutputFile(node_id, filename, ..., kind, data)
         Path(out.filename).write_bytes(out.data)
+    # large files: each streams to a temporary file, verify(temp) may refuse it, then it is renamed
+    for ref in client.output_refs(client.run_entry(workflow)):
+        client.download_to(ref.info, Path(ref.filename), verify=lambda tmp: Image.open(tmp).verify())
 
 Protocol facts this client relies on (ComfyUI ``server.py`` / ``execution.py``):
 
@@ -27,6 +30,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -34,6 +38,7 @@ import httpx
 import websocket  # websocket-client
 
 from e3.errors import E3Error
+from e3.fsutil import atomic_path
 
 OUTPUT_KINDS = ("images", "audio")
 # A picture is a few MB and a 10-minute 48 kHz stereo FLAC about 100 MB; answers past these caps
@@ -83,6 +88,21 @@ class ComfyUICancelled(ComfyUIError):
 
 
 @dataclass(frozen=True)
+class OutputRef:
+    """One file a prompt produced, as its history entry names it (``GET /view`` fetches it)."""
+
+    node_id: str
+    filename: str
+    subfolder: str
+    type: str
+    kind: str  # "images" | "audio"
+
+    @property
+    def info(self) -> dict[str, str]:
+        return {"filename": self.filename, "subfolder": self.subfolder, "type": self.type}
+
+
+@dataclass(frozen=True)
 class OutputFile:
     """One file a prompt produced, downloaded through ``GET /view``."""
 
@@ -92,6 +112,11 @@ class OutputFile:
     type: str
     kind: str  # "images" | "audio"
     data: bytes
+
+
+def _view_params(file_info: dict[str, Any]) -> dict[str, str]:
+    return {"filename": file_info["filename"], "subfolder": file_info.get("subfolder", ""),
+            "type": file_info.get("type", "output")}
 
 
 def redact_url(url: str) -> str:
@@ -280,14 +305,60 @@ class ComfyUIClient:
                    for key in ("queue_running", "queue_pending") for item in q.get(key) or [])
 
     def download(self, file_info: dict[str, Any]) -> bytes:
-        """``GET /view?filename&subfolder&type`` -> the file's bytes."""
-        params = {"filename": file_info["filename"], "subfolder": file_info.get("subfolder", ""),
-                  "type": file_info.get("type", "output")}
+        """``GET /view?filename&subfolder&type`` -> the file's bytes (held in memory: for small
+        files; ``download_to`` streams to disk)."""
+        params = _view_params(file_info)
         resp = self._request("GET", "/view", params=params, limit=self.max_download_bytes)
         if resp.status_code >= 400:
             raise ComfyUIError(f"ComfyUI GET {self._safe_url}/view of {params['filename']!r} answered "
                                f"HTTP {resp.status_code}: {_short(resp.text, 160)}")
         return resp.content
+
+    def save(self, file_info: dict[str, Any], dest: Path) -> int:
+        """Stream ``GET /view`` into the file ``dest`` (overwritten), at most ``max_download_bytes``:
+        memory stays flat whatever the size. Returns the bytes written. The caller owns ``dest``:
+        on an error it holds part of the body, so write to a temporary name (``download_to``)."""
+        params = _view_params(file_info)
+        where = f"GET {self._safe_url}/view of {params['filename']!r}"
+        limit, written = self.max_download_bytes, 0
+        try:
+            with self._http.stream("GET", "/view", params=params) as resp:
+                if resp.status_code >= 400:
+                    head = b""
+                    for part in resp.iter_bytes():  # enough of the error page to quote
+                        head += part
+                        if len(head) >= 400:
+                            break
+                    raise ComfyUIError(f"ComfyUI {where} answered HTTP {resp.status_code}: "
+                                       f"{_short(head[:400].decode('utf-8', 'replace'), 160)}")
+                declared = resp.headers.get("content-length")
+                if declared and declared.isdigit() and int(declared) > limit:
+                    raise ComfyUIError(f"ComfyUI answered {where} with {int(declared)} bytes, more than the "
+                                       f"{limit} E3 accepts")
+                with open(dest, "wb") as fh:
+                    for part in resp.iter_bytes():
+                        written += len(part)
+                        if written > limit:
+                            raise ComfyUIError(f"ComfyUI answered {where} with more than the {limit} bytes "
+                                               f"E3 accepts")
+                        fh.write(part)
+        except httpx.TimeoutException as exc:
+            raise ComfyUIUnreachable(f"ComfyUI did not answer {where} within {self.timeout:g}s") from exc
+        except httpx.HTTPError as exc:
+            raise ComfyUIUnreachable(
+                f"ComfyUI unreachable at {where}: {exc.__class__.__name__}: {_short(exc, 160)}") from exc
+        return written
+
+    def download_to(self, file_info: dict[str, Any], final: Path | str,
+                    verify: Callable[[Path], None] | None = None) -> int:
+        """``save`` into a temporary file beside ``final``, ``verify(temp)`` (raise to refuse it),
+        then rename: a refused, cut or oversized download never reaches ``final`` and leaves no
+        temporary file. Returns the bytes written."""
+        with atomic_path(final) as tmp:
+            size = self.save(file_info, tmp)
+            if verify is not None:
+                verify(tmp)
+        return size
 
     def upload_image(self, data: bytes, name: str, *, subfolder: str = "", overwrite: bool = True) -> dict[str, Any]:
         """``POST /upload/image`` (multipart). Returns ``{name, subfolder, type}``; use ``name`` in LoadImage."""
@@ -472,22 +543,32 @@ class ComfyUIClient:
             interval = min(interval * 1.5, max(self.poll_interval, 0.02))
 
     # -- one call -----------------------------------------------------------------------------------
-    def outputs_of(self, entry: dict[str, Any], *, include_temp: bool = False) -> list[OutputFile]:
-        """Download every image/audio file listed in a history entry's ``outputs``."""
-        files = []
+    def output_refs(self, entry: dict[str, Any], *, include_temp: bool = False) -> list[OutputRef]:
+        """The image/audio files listed in a history entry's ``outputs``, not downloaded."""
+        refs = []
         for node_id, node_out in (entry.get("outputs") or {}).items():
             for kind in OUTPUT_KINDS:
                 for info in (node_out or {}).get(kind) or []:
                     if info.get("type") == "temp" and not include_temp:
                         continue  # PreviewImage etc.
-                    files.append(OutputFile(node_id=str(node_id), filename=info["filename"],
-                                            subfolder=info.get("subfolder", ""), type=info.get("type", "output"),
-                                            kind=kind, data=self.download(info)))
-        return files
+                    refs.append(OutputRef(node_id=str(node_id), filename=info["filename"],
+                                          subfolder=info.get("subfolder", ""), type=info.get("type", "output"),
+                                          kind=kind))
+        return refs
+
+    def outputs_of(self, entry: dict[str, Any], *, include_temp: bool = False) -> list[OutputFile]:
+        """Download every image/audio file listed in a history entry's ``outputs`` into memory."""
+        return [OutputFile(r.node_id, r.filename, r.subfolder, r.type, r.kind, self.download(r.info))
+                for r in self.output_refs(entry, include_temp=include_temp)]
 
     def run(self, workflow: dict[str, Any], prompt_id: str | None = None, timeout: float = 600.0,
             on_progress: Callable[[dict[str, Any]], None] | None = None) -> list[OutputFile]:
-        """Submit, wait and download: the saved images/audio of ``workflow``.
+        """Submit, wait and download: the saved images/audio of ``workflow``, in memory."""
+        return self.outputs_of(self.run_entry(workflow, prompt_id, timeout, on_progress))
+
+    def run_entry(self, workflow: dict[str, Any], prompt_id: str | None = None, timeout: float = 600.0,
+                  on_progress: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
+        """Submit and wait: the finished prompt's history entry (``output_refs`` lists its files).
 
         The WebSocket is opened before submitting, so the "done" message cannot be missed.
         """
@@ -498,5 +579,4 @@ class ComfyUIClient:
             if ws is not None:
                 ws.close()
             raise
-        entry = self.wait(pid, timeout=timeout, on_progress=on_progress, _ws=ws)
-        return self.outputs_of(entry)
+        return self.wait(pid, timeout=timeout, on_progress=on_progress, _ws=ws)

@@ -16,6 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from e3.errors import E3Error
+from e3.interrupts import interrupts_held
 
 
 class GenerationError(E3Error):
@@ -157,15 +158,16 @@ def run_comfyui_tasks(tasks: Sequence[ComfyTask], *, engine: sa.Engine, comfyui_
         # The batch is given up (a job failed, a timeout, Ctrl-C/SIGTERM): the in-process worker
         # drops its wait and releases its lease, and the siblings still pending are failed with
         # the reason, so no worker spends time on them; a rerun requeues them.
-        abort.set()
-        stop.set()
-        if worker is not None:
-            worker.join(timeout=10)
-        why = str(exc) if isinstance(exc, E3Error) else "the run was interrupted (Ctrl-C or SIGTERM)"
-        try:
-            queue.cancel_pending(list(pending), f"cancelled: {why}")
-        except Exception:  # noqa: BLE001 - the original error matters more than the cleanup's
-            pass
+        with interrupts_held():  # a second Ctrl-C must not cut this short
+            abort.set()
+            stop.set()
+            if worker is not None:
+                worker.join(timeout=10)
+            why = str(exc) if isinstance(exc, E3Error) else "the run was interrupted (Ctrl-C or SIGTERM)"
+            try:
+                queue.cancel_pending(list(pending), f"cancelled: {why}")
+            except Exception:  # noqa: BLE001 - the original error matters more than the cleanup's
+                pass
         raise
     finally:
         stop.set()

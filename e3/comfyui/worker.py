@@ -23,7 +23,6 @@ one is downloaded instead of being run again, a queued or running one is waited 
 from __future__ import annotations
 
 import contextlib
-import io
 import os
 import socket
 import threading
@@ -37,11 +36,11 @@ from typing import Any
 import sqlalchemy as sa
 
 from e3.errors import E3Error
-from e3.fsutil import atomic_write_bytes, sha256_bytes
 from e3.comfyui.client import (ComfyUICancelled, ComfyUIClient, ComfyUIError, ComfyUIPromptRejected,
-                                 ComfyUIUnreachable, OutputFile)
+                               ComfyUIUnreachable, OutputRef)
 from e3.comfyui.queue import Job, JobQueue, LeaseLost
 from e3.comfyui.workflow import fill, load_workflow
+from e3.fsutil import atomic_path, sha256_file
 
 _PROMPT_NS = uuid.UUID("8a1e3c52-3f0e-4c36-9a51-5c7d0c1f7e3b")
 
@@ -100,7 +99,7 @@ def _find_earlier_attempt(client: ComfyUIClient, job: Job) -> tuple[str, dict | 
     return None
 
 
-def _targets(output_path: Path, outputs: list[OutputFile]) -> list[Path]:
+def _targets(output_path: Path, outputs: list[OutputRef]) -> list[Path]:
     paths = [output_path]
     for i in range(1, len(outputs)):
         ext = Path(outputs[i].filename).suffix or output_path.suffix
@@ -114,23 +113,25 @@ def is_permanent(exc: BaseException) -> bool:
     return isinstance(exc, (ComfyUIPromptRejected, JobSpecError))
 
 
-def check_output(job: Job, item: OutputFile) -> None:
-    """Refuse a download that is not what the job makes (an HTML error page saved as a PNG):
-    it is never written, so it cannot poison a later run."""
-    data = item.data
+def check_output(job: Job, item: OutputRef, path: Path) -> None:
+    """Refuse a download (the file at its temporary ``path``) that is not what the job makes (an
+    HTML error page saved as a PNG): it never gets its final name, so it cannot poison a later run."""
+    size = path.stat().st_size
+    with open(path, "rb") as fh:
+        head = fh.read(64)
     if item.kind == "images" or job.job_type == "image":
         from PIL import Image
 
         try:
-            with Image.open(io.BytesIO(data)) as img:
+            with Image.open(path) as img:
                 img.verify()
         except Exception as exc:  # noqa: BLE001 - any decoder error means the same
             raise ComfyUIError(f"job {job.config_name}: ComfyUI returned {item.filename!r} "
-                               f"({len(data)} bytes, starting {data[:16]!r}) that is not an image "
+                               f"({size} bytes, starting {head[:16]!r}) that is not an image "
                                f"({exc.__class__.__name__})") from None
-    elif not data or data.lstrip()[:1] in (b"<", b"{"):  # an error page or JSON, not audio
-        raise ComfyUIError(f"job {job.config_name}: ComfyUI returned {item.filename!r} ({len(data)} bytes) "
-                           f"that is not an audio file: {data[:60]!r}")
+    elif not size or head.lstrip()[:1] in (b"<", b"{"):  # an error page or JSON, not audio
+        raise ComfyUIError(f"job {job.config_name}: ComfyUI returned {item.filename!r} ({size} bytes) "
+                           f"that is not an audio file: {head[:60]!r}")
 
 
 def process_job(client: ComfyUIClient, job: Job, out_dir_resolver: Callable[[str], Path] | None = None,
@@ -152,22 +153,25 @@ def process_job(client: ComfyUIClient, job: Job, out_dir_resolver: Callable[[str
     reused = earlier is not None
     if earlier is None:
         prompt_id = prompt_id_for(job)
-        outputs = client.run(workflow, prompt_id=prompt_id, timeout=timeout, on_progress=on_progress)
+        entry = client.run_entry(workflow, prompt_id=prompt_id, timeout=timeout, on_progress=on_progress)
     else:
         prompt_id, entry = earlier
         if entry is None:
             entry = client.wait(prompt_id, timeout=timeout, on_progress=on_progress)
-        outputs = client.outputs_of(entry)
+    outputs = client.output_refs(entry)
     if not outputs:
         raise ComfyUIError(f"job {job.config_name}: ComfyUI prompt {prompt_id} finished without saving a file "
                            f"(does the workflow have a Save Image / Save Audio node?)")
-    for item in outputs:
-        check_output(job, item)
-    files = []
-    for path, item in zip(_targets(output_path, outputs), outputs):
-        atomic_write_bytes(path, item.data)
-        files.append({"path": str(path), "filename": item.filename, "node_id": item.node_id, "kind": item.kind,
-                      "bytes": len(item.data), "sha256": sha256_bytes(item.data)})
+    targets = _targets(output_path, outputs)
+    # Every file streams to a temporary name and is checked; all get their names only when all
+    # passed (an error removes every temporary file).
+    with contextlib.ExitStack() as stack:
+        temps = [stack.enter_context(atomic_path(path)) for path in targets]
+        for item, tmp in zip(outputs, temps):
+            client.save(item.info, tmp)
+            check_output(job, item, tmp)
+    files = [{"path": str(path), "filename": item.filename, "node_id": item.node_id, "kind": item.kind,
+              "bytes": path.stat().st_size, "sha256": sha256_file(path)} for path, item in zip(targets, outputs)]
     return {"prompt_id": prompt_id, "reused": reused, "outputs": files}
 
 

@@ -197,7 +197,12 @@ def die_with_parent(parent_pid: int) -> None:
 def _init_worker(spec: dict[str, Any], threads: int | None, parent_pid: int | None = None) -> None:
     """Pool initializer: tie the process to its parent, then load the voice once for this
     process (kept for all its jobs)."""
+    import signal
+
     global _WORKER_BACKEND, _WORKER_ERROR
+    # Ctrl-C in a terminal reaches the whole process group: the parent decides what stops (it
+    # ends the pool), a worker that raised KeyboardInterrupt mid-queue could leave it waiting.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     if parent_pid is not None:
         die_with_parent(parent_pid)
     try:
@@ -324,5 +329,22 @@ def _run_pool(todo: dict[Path, tuple], spec: dict[str, Any], procs: int, threads
                     raise TTSError(f"synthesis of {out.name} failed: "
                                    f"{type(exc).__name__}: {exc}") from exc
                 report(out)
+    except BaseException as exc:
+        if not isinstance(exc, Exception):  # interrupted (Ctrl-C, SIGTERM, Dagster's interrupt)
+            _end_workers_now(pool)
+        raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _end_workers_now(pool: ProcessPoolExecutor) -> None:
+    """End the workers at once on an interrupt. A polite shutdown waits for the chunks being
+    voiced, and a second interrupt inside it (Dagster forwards one to the step) left the workers
+    waiting for work forever, the step's process unable to exit. Every worker is signalled
+    before any is waited for, so a second interrupt here still leaves none running."""
+    workers = list((getattr(pool, "_processes", None) or {}).values())  # no public handle before 3.14
+    for worker in workers:
+        worker.terminate()
+    pool.shutdown(wait=False, cancel_futures=True)
+    for worker in workers:
+        worker.join(timeout=5)

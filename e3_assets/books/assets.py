@@ -110,12 +110,12 @@ def narration_chunks(context: dg.AssetExecutionContext, catalog: CatalogResource
         voice = tts.voice_for_book(catalog, book_id)
         # One step: display text (for subtitles) and spoken text (for the voice), sentence by sentence.
         plan = plan_into_foundry(paths, book_id, chunk_limit=voice.chunk_limit)
-        catalog.set_values(book_id, total_chunks=len(plan.chunks))  # planning is not a step of its own
-    context.log.info(f"{book_id}: {len(plan.chunks)} chunks (limit {plan.chunk_limit} chars, longest {plan.longest})")
+        catalog.set_values(book_id, total_chunks=plan.chunks)  # planning is not a step of its own
+    context.log.info(f"{book_id}: {plan.chunks} chunks (limit {plan.chunk_limit} chars, longest {plan.longest})")
     return dg.MaterializeResult(
         metadata={
             "path": dg.MetadataValue.path(str(paths.chunk_plan)),
-            "chunks": len(plan.chunks),
+            "chunks": plan.chunks,
             "chunk_limit": plan.chunk_limit,
             "longest_chunk_chars": plan.longest,
             "language": plan.language,

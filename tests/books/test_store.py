@@ -41,8 +41,9 @@ def test_parse_writes_chapters_then_metadata_and_plan_reads_them(tmp_path):
     _meta, chapters = load_chapters(paths)
     assert sum(c.words for c in chapters) == parsed.book.total_words
     plan = plan_into_foundry(paths, "lantern", chunk_limit=120)
-    assert plan.longest <= 120 and json.loads(paths.chunk_plan.read_text())["chunk_limit"] == 120
-    assert "storm came in from the west" in " ".join(c.text for c in plan.chunks)
+    written = json.loads(paths.chunk_plan.read_text())
+    assert plan.longest <= 120 and written["chunk_limit"] == 120 and plan.chunks == len(written["chunks"])
+    assert "storm came in from the west" in " ".join(c["text"] for c in written["chunks"])
 
 
 def test_a_failed_parse_leaves_no_stale_parse_behind(tmp_path):
