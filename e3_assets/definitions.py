@@ -27,6 +27,7 @@ audiobook_job = dg.define_asset_job(
     "audiobook_job",
     selection=dg.AssetSelection.assets(*ASSET_STEPS),
     description="Everything E3 makes for one book (one partition of `books`).",
+    tags={"e3/kind": "audiobook"},  # the run queue limits book runs by this tag (dagster.yaml)
 )
 
 
