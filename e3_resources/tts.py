@@ -50,6 +50,8 @@ class TTSResource(dg.ConfigurableResource):
     openai_model: str | None = Field(default=None, description="Default E3_OPENAI_TTS_MODEL or gpt-4o-mini-tts")
     openai_base_url: str | None = Field(default=None, description="Default E3_OPENAI_BASE_URL (OpenAI itself)")
     workers: int | None = Field(default=None, description="Synthesis worker processes; default from E3_TTS_WORKERS")
+    batches: int | None = Field(default=None, description="Chapter batches a book's voicing is split into (one "
+                                "step each, spread over workers); default from E3_TTS_BATCHES, else 4")
 
     def voice_for_book(self, catalog, book_id: str) -> VoiceChoice:
         with catalog.session() as s:
@@ -86,6 +88,16 @@ class TTSResource(dg.ConfigurableResource):
     def worker_count(self) -> int | None:
         value = self.workers or os.environ.get("E3_TTS_WORKERS")
         return int(value) if value else None
+
+    def batch_count(self) -> int:
+        value = self.batches or os.environ.get("E3_TTS_BATCHES") or 4
+        try:
+            count = int(value)
+        except ValueError:
+            raise E3Error(f"E3_TTS_BATCHES must be a whole number, not {value!r}") from None
+        if count < 1:
+            raise E3Error(f"E3_TTS_BATCHES must be at least 1, not {count}")
+        return count
 
 
 def _default(cls, name: str):
