@@ -18,6 +18,7 @@ import dagster as dg
 from e3.catalog.status import ASSET_STEPS
 from e3_assets import books, merges, narration, pictures, video
 from e3_assets.books.inbox import build_inbox_sensor
+from e3_assets.distributed import job_executor
 from e3_assets.partitions import books_partitions
 from e3_resources import all_resources
 
@@ -54,5 +55,6 @@ def audiobook_job_asset_keys() -> list[str]:
 
 defs = dg.Definitions.merge(
     *(domain_definitions(m) for m in DOMAINS),
-    dg.Definitions(jobs=[audiobook_job], sensors=[build_inbox_sensor(audiobook_job)], resources=all_resources()),
+    dg.Definitions(jobs=[audiobook_job], sensors=[build_inbox_sensor(audiobook_job)], resources=all_resources(),
+                   executor=job_executor()),
 )

@@ -55,9 +55,10 @@ def run_partition(asset_names: list[str], partition: str, *, instance: dg.Dagste
                   log_level: str = "WARNING", executor: str = "in_process") -> tuple[bool, str]:
     """Run ``asset_names`` for ``partition`` as their named job, tagged, on ``executor``;
     returns (success, run id)."""
+    from e3_assets.distributed import execution_config
+
     job_name = job_for_assets(asset_names)
-    run_config = {"loggers": {"console": {"config": {"log_level": log_level.upper()}}},
-                  "execution": {"config": {executor: {}}}}
+    run_config = {"loggers": {"console": {"config": {"log_level": log_level.upper()}}}, **execution_config(executor)}
     with dg.execute_job(dg.reconstructable(JOBS[job_name]), instance=instance, run_config=run_config,
                         tags={"dagster/partition": partition, **tags},
                         asset_selection=[dg.AssetKey(n) for n in asset_names], raise_on_error=False) as result:

@@ -149,18 +149,22 @@ def _steps_of(selection: str) -> list[str]:
 
 
 def materialize_partition(select: str, partition: str, *, log_level: str = "WARNING",
-                          executor: str = "in_process", started_by: str | None = None) -> None:
+                          executor: str | None = None, started_by: str | None = None) -> None:
     """Materialize assets for one partition as their named Dagster job (``audiobook_job``,
     ``merge_job`` or ``channel_video_job``), tagged with what started the run.
 
     The same code path as ``dagster asset materialize``. ``executor`` picks the run's executor:
-    ``in_process`` (default; steps that need many cores, like TTS, run their own worker pools)
-    or ``multiprocess`` (one process per step). Raises E3Error when the run fails.
+    ``in_process`` (steps that need many cores, like TTS, run their own worker pools),
+    ``multiprocess`` (one process per step) or ``celery`` (steps go to `e3 worker celery`
+    processes); default: ``E3_EXECUTOR``, else in_process. Raises E3Error when the run fails.
     """
     import logging
     import sys
 
+    from e3_assets.distributed import executor_kind
     from e3_assets.launch import run_partition
+
+    executor = executor or executor_kind()
 
     # The orchestrating process logs step starts through the "dagster" logger; keep it as quiet.
     logging.getLogger("dagster").setLevel(log_level.upper())
@@ -254,14 +258,14 @@ class BookLock:
               type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
               help="Dagster log level printed while running; DEBUG and INFO also print Dagster's "
                    "error reports (else a failure is one line; the details are in the run's event log).")
-@click.option("--executor", default="in_process", show_default=True,
-              type=click.Choice(["in_process", "multiprocess"]),
-              help="Run every step in this process, or each step in its own process.")
+@click.option("--executor", default=None, type=click.Choice(["in_process", "multiprocess", "celery"]),
+              help="Run every step in this process, each step in its own process, or on the celery "
+                   "workers (needs E3_EXECUTOR=celery). Default: E3_EXECUTOR, else in_process.")
 @click.option("--queue", "queue", is_flag=True,
               help="Submit one run per book to the Dagster run queue and return; dagster-daemon starts "
                    "them within dagster.yaml's limits (`make ui` runs a daemon).")
 def produce_command(book_ids: tuple[str, ...] = (), all_pending: bool = False, select: str | None = None,
-                    log_level: str = "WARNING", executor: str = "in_process", queue: bool = False) -> None:
+                    log_level: str = "WARNING", executor: str | None = None, queue: bool = False) -> None:
     """Materialize the assets of BOOK_IDS (or of --all-pending books) through Dagster, with progress.
 
     Each book runs as the named job `audiobook_job` (tagged e3/started_by and e3/kind=audiobook),
@@ -317,7 +321,7 @@ def _queue_books(book_ids: list[str], selection: str) -> None:
                err=True)
 
 
-def _produce_one(book_id: str, select: str | None, log_level: str, executor: str) -> None:
+def _produce_one(book_id: str, select: str | None, log_level: str, executor: str | None) -> None:
     from e3.catalog.status import book_status
 
     settings = _settings()
