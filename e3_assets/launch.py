@@ -86,7 +86,8 @@ def submit_partitions(asset_names: list[str], partitions: list[str], *, instance
     run_config = run_config or {}
     run_ids = []
     with WorkspaceProcessContext(instance, WorkspaceFileTarget(paths=[str(WORKSPACE_YAML)]),
-                                 version=__version__, read_only=False) as process_context:
+                                 version=__version__, read_only=False,
+                                 code_server_log_level="WARNING") as process_context:
         workspace = process_context.create_request_context()
         location = workspace.get_code_location("e3")
         repo = next(iter(location.get_repositories().values()))
