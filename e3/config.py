@@ -112,6 +112,7 @@ class Settings(BaseSettings):
 
     # Voices and listening.
     tts_workers: int | None = Field(None, ge=1, le=256, description="Parallel TTS processes; default the CPUs")
+    tts_batches: int = Field(4, ge=1, le=1024, description="Chapter batches one book's voicing fans out to")
     openai_base_url: str | None = None
     openai_tts_model: str = "gpt-4o-mini-tts"
     openai_tts_voice: str = "alloy"
@@ -155,6 +156,11 @@ class Settings(BaseSettings):
     youtube_token_url: str | None = None
     youtube_base_url: str = "https://www.googleapis.com"
     youtube_category: str = "10"
+
+    # Past one machine (e3_assets.distributed).
+    executor: Literal["in_process", "multiprocess", "celery"] = "in_process"
+    celery_broker: str = "pyamqp://guest@127.0.0.1:5672//"
+    celery_backend: str = "rpc://"
 
     # Merges and the web app.
     merge_roots: str | None = Field(None, description="os.pathsep-separated folders merges may read")

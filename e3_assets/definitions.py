@@ -18,6 +18,7 @@ import dagster as dg
 from e3.catalog.status import ASSET_STEPS
 from e3_assets import books, merges, narration, pictures, studio, uploads, video
 from e3_assets.books.inbox import build_inbox_sensor
+from e3_assets.distributed import job_executor
 from e3_assets.partitions import books_partitions
 from e3_resources import all_resources
 
@@ -27,6 +28,7 @@ audiobook_job = dg.define_asset_job(
     "audiobook_job",
     selection=dg.AssetSelection.assets(*ASSET_STEPS),
     description="Everything E3 makes for one book (one partition of `books`).",
+    tags={"e3/kind": "audiobook"},  # the run queue limits book runs by this tag (dagster.yaml)
 )
 
 
@@ -53,5 +55,6 @@ def audiobook_job_asset_keys() -> list[str]:
 
 defs = dg.Definitions.merge(
     *(domain_definitions(m) for m in DOMAINS),
-    dg.Definitions(jobs=[audiobook_job], sensors=[build_inbox_sensor(audiobook_job)], resources=all_resources()),
+    dg.Definitions(jobs=[audiobook_job], sensors=[build_inbox_sensor(audiobook_job)], resources=all_resources(),
+                   executor=job_executor()),
 )

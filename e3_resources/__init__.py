@@ -16,8 +16,10 @@ def all_resources() -> dict:
     from e3_resources.asr import ASRResource
     from e3_resources.comfyui import ComfyUIResource
     from e3_resources.ffmpeg import FFmpegResource
+    from e3_resources.io import FoundryIOManager
     from e3_resources.llm import LLMResource
     from e3_resources.tts import TTSResource
 
     return {"catalog": CatalogResource(), "foundry": FoundryResource(), "tts": TTSResource(),
-            "ffmpeg": FFmpegResource(), "comfyui": ComfyUIResource(), "llm": LLMResource(), "asr": ASRResource()}
+            "ffmpeg": FFmpegResource(), "comfyui": ComfyUIResource(), "llm": LLMResource(), "asr": ASRResource(),
+            "io_manager": FoundryIOManager()}

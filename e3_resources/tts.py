@@ -49,6 +49,8 @@ class TTSResource(dg.ConfigurableResource):
     openai_model: str | None = Field(default=None, description="Default E3_OPENAI_TTS_MODEL or gpt-4o-mini-tts")
     openai_base_url: str | None = Field(default=None, description="Default E3_OPENAI_BASE_URL (OpenAI itself)")
     workers: int | None = Field(default=None, description="Synthesis worker processes; default from E3_TTS_WORKERS")
+    batches: int | None = Field(default=None, description="Chapter batches a book's voicing is split into (one "
+                                "step each, spread over workers); default from E3_TTS_BATCHES, else 4")
 
     def voice_for_book(self, catalog, book_id: str) -> VoiceChoice:
         with catalog.session() as s:
@@ -85,6 +87,9 @@ class TTSResource(dg.ConfigurableResource):
 
     def worker_count(self) -> int | None:
         return settings(tts_workers=self.workers).tts_workers
+
+    def batch_count(self) -> int:
+        return settings(tts_batches=self.batches).tts_batches
 
 
 def _default(cls, name: str):

@@ -83,3 +83,10 @@ def book_exists(engine: sa.Engine, book_id: str) -> bool:
 def all_book_ids(engine: sa.Engine) -> list[str]:
     with Session(engine) as s:
         return list(s.scalars(sa.select(Title.book_id).order_by(Title.id)))
+
+
+def pending_book_ids(engine: sa.Engine) -> list[str]:
+    """Books in the catalog whose production is not completed (no production row counts as pending)."""
+    with Session(engine) as s:
+        done = sa.select(AudiobookProduction.book_id).where(AudiobookProduction.status == "completed")
+        return list(s.scalars(sa.select(Title.book_id).where(Title.book_id.not_in(done)).order_by(Title.id)))

@@ -35,9 +35,9 @@ def main() -> None:
 
 
 def _register() -> None:
-    from e3.cli import books, core, listen, merge, pictures, uploads, video, web
+    from e3.cli import books, core, listen, merge, pictures, scale, uploads, video, web
 
-    for module in (core, books, pictures, video, merge, uploads, listen, web):
+    for module in (core, books, pictures, scale, video, merge, uploads, listen, web):
         module.register(main)
 
 

@@ -149,18 +149,22 @@ def _steps_of(selection: str) -> list[str]:
 
 
 def materialize_partition(select: str, partition: str, *, log_level: str = "WARNING",
-                          executor: str = "in_process", started_by: str | None = None) -> None:
+                          executor: str | None = None, started_by: str | None = None) -> None:
     """Materialize assets for one partition as their named Dagster job (``audiobook_job``,
     ``merge_job`` or ``channel_video_job``), tagged with what started the run.
 
     The same code path as ``dagster asset materialize``. ``executor`` picks the run's executor:
-    ``in_process`` (default; steps that need many cores, like TTS, run their own worker pools)
-    or ``multiprocess`` (one process per step). Raises E3Error when the run fails.
+    ``in_process`` (steps that need many cores, like TTS, run their own worker pools),
+    ``multiprocess`` (one process per step) or ``celery`` (steps go to `e3 worker celery`
+    processes); default: ``E3_EXECUTOR``, else in_process. Raises E3Error when the run fails.
     """
     import logging
     import sys
 
+    from e3_assets.distributed import executor_kind
     from e3_assets.launch import run_partition
+
+    executor = executor or executor_kind()
 
     # The orchestrating process logs step starts through the "dagster" logger; keep it as quiet.
     logging.getLogger("dagster").setLevel(log_level.upper())
@@ -247,29 +251,81 @@ class BookLock:
 
 
 @click.command("produce")
-@click.argument("book_id")
+@click.argument("book_ids", nargs=-1)
+@click.option("--all-pending", is_flag=True, help="Every book in the catalog whose production is not completed.")
 @click.option("--select", help="Comma-separated assets to materialize (default: every book asset).")
 @click.option("--log-level", default="WARNING", show_default=True,
               type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
               help="Dagster log level printed while running; DEBUG and INFO also print Dagster's "
                    "error reports (else a failure is one line; the details are in the run's event log).")
-@click.option("--executor", default="in_process", show_default=True,
-              type=click.Choice(["in_process", "multiprocess"]),
-              help="Run every step in this process, or each step in its own process.")
-def produce_command(book_id: str, select: str | None, log_level: str, executor: str = "in_process") -> None:
-    """Materialize BOOK_ID's assets through Dagster, with progress.
+@click.option("--executor", default=None, type=click.Choice(["in_process", "multiprocess", "celery"]),
+              help="Run every step in this process, each step in its own process, or on the celery "
+                   "workers (needs E3_EXECUTOR=celery). Default: E3_EXECUTOR, else in_process.")
+@click.option("--queue", "queue", is_flag=True,
+              help="Submit one run per book to the Dagster run queue and return; dagster-daemon starts "
+                   "them within dagster.yaml's limits (`make ui` runs a daemon).")
+def produce_command(book_ids: tuple[str, ...] = (), all_pending: bool = False, select: str | None = None,
+                    log_level: str = "WARNING", executor: str | None = None, queue: bool = False) -> None:
+    """Materialize the assets of BOOK_IDS (or of --all-pending books) through Dagster, with progress.
 
-    Runs them as the named job `audiobook_job` (tagged e3/started_by), the same assets
-    `dagster asset materialize -m e3_assets.definitions --partition BOOK_ID --select ...` runs.
-    A rerun resumes: finished chunks and files are not made again.
+    Each book runs as the named job `audiobook_job` (tagged e3/started_by and e3/kind=audiobook),
+    the same assets `dagster asset materialize -m e3_assets.definitions --partition BOOK_ID --select ...`
+    runs. Several books run here one after the other; with --queue they wait in the run queue
+    instead. A rerun resumes: finished chunks and files are not made again.
     """
-    from e3.catalog.service import book_exists
+    from e3.catalog.service import book_exists, pending_book_ids
+
+    ids = list(dict.fromkeys(book_ids))
+    engine = _engine(_settings(), migrate=True)
+    if all_pending:
+        ids += [b for b in pending_book_ids(engine) if b not in ids]
+    if not ids:
+        raise E3Error("name at least one book id, or pass --all-pending" if not all_pending
+                      else "no pending books: every book in the catalog is completed")
+    for bid in ids:
+        if not book_exists(engine, bid):
+            raise E3Error(f"book {bid!r} is not in the catalog; add it with `e3 add`")
+    if queue:
+        _queue_books(ids, _selection_for(select))
+        return
+    failed = []
+    for bid in ids:
+        try:
+            _produce_one(bid, select, log_level, executor)
+        except E3Error as exc:
+            if len(ids) == 1:
+                raise
+            click.secho(f"error: {exc}", fg="red", err=True)  # the other books still run
+            failed.append(bid)
+    if failed:
+        raise E3Error(f"{len(failed)} of {len(ids)} books failed: {', '.join(failed)}")
+
+
+def _queue_books(book_ids: list[str], selection: str) -> None:
+    import sys
+
+    from e3_assets.launch import submit_partitions
+
+    for bid in book_ids:
+        add_partition("books", bid)
+    tags = {"e3/started_by": ("e3 " + " ".join(sys.argv[1:2])).strip()}
+    with dagster_instance() as instance:
+        try:
+            run_ids = submit_partitions([a for a in selection.split(",") if a], book_ids, instance=instance,
+                                        tags=tags)
+        except ValueError as exc:
+            raise E3Error(str(exc)) from None
+    for bid, run_id in zip(book_ids, run_ids, strict=True):
+        click.echo(f"{bid}: queued run {run_id}")
+    click.echo(f"{len(run_ids)} run(s) queued; dagster-daemon starts them within dagster.yaml's run limits",
+               err=True)
+
+
+def _produce_one(book_id: str, select: str | None, log_level: str, executor: str | None) -> None:
     from e3.catalog.status import book_status
 
     settings = _settings()
     engine = _engine(settings, migrate=True)
-    if not book_exists(engine, book_id):
-        raise E3Error(f"book {book_id!r} is not in the catalog; add it with `e3 add`")
     add_partition("books", book_id)
     selection = _selection_for(select)
     steps = _steps_of(selection)
@@ -439,7 +495,7 @@ def demo_command(book_id: str, select: str | None) -> None:
         add_book(engine, foundry, str(source), book_id)
         click.echo(f"added the demo book as {book_id}")
     ctx = click.get_current_context()
-    ctx.invoke(produce_command, book_id=book_id, select=select, log_level="WARNING")
+    ctx.invoke(produce_command, book_ids=(book_id,), select=select, log_level="WARNING")
     click.echo(f"catalog: `e3 status {book_id}`; foundry folder: {Path(settings.foundry) / book_id}")
 
 

@@ -22,5 +22,6 @@ merge_job = dg.define_asset_job(
     "merge_job",
     selection=dg.AssetSelection.assets(merged_m4b),
     description="Merge one job's audio folders into a chaptered m4b (one partition of `merges`).",
+    tags={"e3/kind": "merge"},  # the run queue limits merge runs by this tag (dagster.yaml)
 )
 jobs = [merge_job]

@@ -1,80 +1,16 @@
 """Narration: chunk audio, the chaptered m4b and subtitles (partitioned by book)."""
 
-import time
-
 import dagster as dg
 import sqlalchemy as sa
 
 from e3 import code_versions
 from e3.catalog.models import Narrator, Title
-from e3.catalog.status import report_chunk_progress
 from e3.foundry import read_json as _read_json
-from e3.fsutil import sha256_text
-from e3_assets.books.assets import narration_chunks
-from e3_assets.common import book_asset, catalog_step, every, human_duration, human_size, log_every
+from e3_assets.common import book_asset, catalog_step, human_duration, human_size, log_every
+from e3_assets.narration.fanout import audio_chunks  # graph-backed: chapter batches over workers
 from e3_resources.asr import ASRResource
 from e3_resources.catalog import CatalogResource
 from e3_resources.foundry import FoundryResource
-from e3_resources.tts import TTSResource
-
-
-@book_asset(
-    deps=[narration_chunks],
-    group_name="narration",
-    kinds={"python", "flac"},
-    pool="tts",
-    code_version=code_versions.VOICE,
-    description="One FLAC (+ timing sidecar) per narration chunk, named by a hash of text, voice and "
-                "settings; a rerun synthesizes only what is missing.",
-)
-def audio_chunks(context: dg.AssetExecutionContext, catalog: CatalogResource, foundry: FoundryResource,
-                 tts: TTSResource) -> dg.MaterializeResult:
-    from e3.narration.voicing import voice_book
-
-    book_id = context.partition_key
-    paths = foundry.book(book_id)
-    started = time.monotonic()
-    with catalog_step(catalog, book_id, "audio_generation"):
-        voice = tts.voice_for_book(catalog, book_id)
-        voiced = voice_book(_read_json(paths.chunk_plan, "chunk plan"), paths.audio_chunks, paths.audio_manifest,
-                            voice_spec=voice.spec, book_id=book_id, narrator_id=voice.narrator_id,
-                            sample_rate=voice.sample_rate, workers=tts.worker_count(),
-                            on_done=chunk_progress(context, catalog.engine, book_id),
-                            log=lambda m: context.log.info(f"{book_id}: {m}"))
-        catalog.mark(book_id, "audio_generation", "completed", audio_jobs_completed=voiced.chunks,
-                     total_audio_files=voiced.chunks)
-        report_chunk_progress(catalog.engine, book_id, voiced.chunks, voiced.chunks)
-    return dg.MaterializeResult(
-        metadata={
-            "path": dg.MetadataValue.path(str(paths.audio_chunks)),
-            "chunks": voiced.chunks,
-            "synthesized_now": voiced.synthesized,
-            "reused": voiced.chunks - voiced.synthesized,
-            "removed_orphans": voiced.removed_orphans,
-            "speech_seconds": round(voiced.speech_seconds, 2),
-            "speech": human_duration(voiced.speech_seconds),
-            "voice_model": voice.voice_model,
-            "narrator_id": voice.narrator_id,
-            "wall_seconds": round(time.monotonic() - started, 2),
-        },
-        data_version=dg.DataVersion(sha256_text(*(e["file"] for e in voiced.manifest["chunks"]))[:16]),
-    )
-
-
-def chunk_progress(context, engine, book_id: str):
-    """``on_done(done, total, path)``: the catalog's chunk count (at most once a second) and a log
-    line every 5% (uploads mirror the count as conversion progress)."""
-    count = every(1.0, lambda done, total, *_: report_chunk_progress(engine, book_id, done, total))
-    logged = [-1]
-
-    def on_done(done: int, total: int, _path) -> None:
-        count(done, total)
-        step = max(1, total // 20)
-        if done == total or done // step != logged[0]:
-            logged[0] = done // step
-            context.log.info(f"{book_id}: {done}/{total} chunks")
-
-    return on_done
 
 
 def _book_tags(catalog: CatalogResource, paths, book_id: str, narrator_id: str | None) -> tuple[dict, bytes]:

@@ -26,6 +26,7 @@ channel_video_job = dg.define_asset_job(
     "channel_video_job",
     selection=dg.AssetSelection.assets(*channel_assets),
     description="Everything the studio makes for one video job (one partition of `video_jobs`).",
+    tags={"e3/kind": "channel_video"},  # one channel render at a time (dagster.yaml run queue)
 )
 
 

@@ -99,7 +99,7 @@ def test_upload_sensor_run_progress_and_delete(e3_env, monkeypatch):
     from e3.catalog import status as status_module
 
     # The package's `assets` list shadows the module name; fetch the module itself.
-    narration_assets = importlib.import_module("e3_assets.narration.assets")
+    narration_assets = importlib.import_module("e3_assets.narration.fanout")
 
     _add_user()
     src = write_epub(e3_env / "src" / "Tiny Lamps.epub", "Tiny Lamps", "E3 Tests", TINY)
